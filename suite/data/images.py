@@ -1,0 +1,76 @@
+"""Reading and writing images with errors that name the file; atomic writes for generated files."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from suite.errors import DatasetError
+
+
+def read_image(path: str | Path, mode: str = "RGB") -> np.ndarray:
+    """Decode a whole image (H, W, 3) uint8 RGB (mode "L": (H, W)); grayscale files become RGB."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError("image not found", path, "check the dataset root and that the image was extracted")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return np.asarray(image.convert(mode))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise DatasetError(
+            f"image is truncated or corrupt ({error})", path, "re-extract or re-download this file"
+        ) from error
+
+
+def read_label_map(path: str | Path) -> np.ndarray:
+    """A single-channel label PNG as (H, W) uint8, refusing colour images (a palette is kept as indices)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError("label map not found", path, "check the dataset root and its segmentation folder")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode not in ("L", "P"):
+                raise DatasetError(
+                    f"label map has mode {image.mode}, expected one 8-bit channel of class ids",
+                    path,
+                    "use the dataset's original single-channel PNG annotations",
+                )
+            return np.asarray(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise DatasetError(
+            f"label map is truncated or corrupt ({error})", path, "re-extract this file"
+        ) from error
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write to a temporary name beside the target, then rename, so no reader sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_image(path: str | Path, array: np.ndarray, quality: int = 90) -> None:
+    """Encode (H, W, 3) RGB as JPEG or (H, W) uint8 as PNG by the file suffix, atomically."""
+    import io
+
+    path = Path(path)
+    buffer = io.BytesIO()
+    image = Image.fromarray(np.ascontiguousarray(array))
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        image.save(buffer, format="JPEG", quality=quality)
+    else:
+        image.save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
