@@ -7,8 +7,9 @@ a rotation R = euler(a, b, c):
 
 R is the bone's own rotation composed with its parent bone's (forward kinematics), so a range
 reads as a joint limit relative to the parent limb: a knee bends relative to its thigh, a hand
-follows its forearm. euler(a, b, c) = Rz(c) Ry(b) Rx(a): a about the left-right axis
-(flexion, negative = forward), b about the vertical axis, c about the depth axis (sideways).
+follows its forearm. euler(a, b, c) = Rz(c) Rx(a) Ry(b): first b about the vertical axis (the
+twist of a limb hanging at rest), then a about the left-right axis (flexion, negative =
+forward), then c about the depth axis (sideways).
 alpha ~ U[0.9, 1.1] per bone, angles uniform in the ranges of PRIOR below. The root sits at the
 origin, each skeleton is divided by its Frobenius norm, and a uniform rotation about the
 vertical axis simulates camera views (the paper's "Z axis" is the vertical of its frame; in our
@@ -52,7 +53,10 @@ def _mirror(bone: BonePrior) -> BonePrior:
 # Left-side bones; the right side is their mirror image.
 _HIP = BonePrior((1.0, 0.0, 0.0), 132.949, (-10, 10), (-10, 10), (-10, 10))
 # The paper's example: b_pelvis_knee = (0, 45, 0), a in [-90, 90], b in [-180, 180], c in [-90, 90].
-_THIGH = BonePrior((0.0, 1.0, 0.0), 442.894, (-90, 90), (-180, 180), (-90, 90))
+# Deviation: the twist b is limited to the hip's rotation range [-45, 45]. In the paper's eq. 10 the
+# twist of a bone about its own axis does not move it, so any range is harmless there; once rotations
+# compose down the chain, a full turn would make the knee bend in any plane.
+_THIGH = BonePrior((0.0, 1.0, 0.0), 442.894, (-90, 90), (-45, 45), (-90, 90))
 _SHIN = BonePrior((0.0, 1.0, 0.0), 454.206, (0, 150), (-10, 10), (-5, 5))  # knee bends back
 _CLAVICLE = BonePrior((1.0, 0.0, 0.0), 151.034, (-10, 10), (-15, 15), (-15, 15))
 _UPPER_ARM = BonePrior((0.0, 1.0, 0.0), 278.883, (-180, 60), (-90, 90), (-150, 30))
@@ -96,14 +100,14 @@ def template_skeleton() -> np.ndarray:
 
 
 def euler(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Rz(c) @ Ry(b) @ Rx(a) for angle arrays in radians, shape (..., 3, 3)."""
+    """Rz(c) @ Rx(a) @ Ry(b) for angle arrays in radians, shape (..., 3, 3)."""
     ca, sa, cb, sb, cc, sc = np.cos(a), np.sin(a), np.cos(b), np.sin(b), np.cos(c), np.sin(c)
     one, zero = np.ones_like(a), np.zeros_like(a)
     rx = np.stack([one, zero, zero, zero, ca, -sa, zero, sa, ca], -1)
     ry = np.stack([cb, zero, sb, zero, one, zero, -sb, zero, cb], -1)
     rz = np.stack([cc, -sc, zero, sc, cc, zero, zero, zero, one], -1)
     shape = (*a.shape, 3, 3)
-    return rz.reshape(shape) @ ry.reshape(shape) @ rx.reshape(shape)
+    return rz.reshape(shape) @ rx.reshape(shape) @ ry.reshape(shape)
 
 
 def sample_skeletons(

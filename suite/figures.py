@@ -1,0 +1,72 @@
+"""Figures people look at: grids of 3D skeletons (paper Figures 5, 7 and 8)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from suite.data.skeleton import BONES, JOINTS
+
+LEFT, RIGHT, CENTRE = "tab:red", "tab:blue", "0.25"
+
+
+def _bone_colour(child: int) -> str:
+    name = JOINTS[child]
+    return LEFT if name.startswith("l_") else RIGHT if name.startswith("r_") else CENTRE
+
+
+def save_figure(figure: plt.Figure, path: str | Path) -> None:
+    """Save atomically: a temporary file beside the target, then a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        figure.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        plt.close(figure)
+
+
+def skeleton_grid(
+    skeletons: np.ndarray, path: str | Path, columns: int = 6, title: str | None = None
+) -> None:
+    """Draw (N, 17, 3) skeletons in the camera-like frame (y down) as a grid of 3D plots.
+
+    Left limbs red, right limbs blue, as the paper's Figure 7; the vertical axis points up.
+    """
+    skeletons = np.asarray(skeletons, dtype=np.float64)
+    rows = int(np.ceil(len(skeletons) / columns))
+    figure = plt.figure(figsize=(2.2 * columns, 2.4 * rows))
+    for index, joints in enumerate(skeletons):
+        axes = figure.add_subplot(rows, columns, index + 1, projection="3d")
+        x, depth, up = joints[:, 0], joints[:, 2], -joints[:, 1]
+        for parent, child in BONES:
+            axes.plot(
+                [x[parent], x[child]],
+                [depth[parent], depth[child]],
+                [up[parent], up[child]],
+                color=_bone_colour(child),
+                linewidth=2,
+            )
+        axes.scatter(x, depth, up, s=4, color="k")
+        centre = (joints.max(axis=0) + joints.min(axis=0)) / 2
+        half = (joints.max(axis=0) - joints.min(axis=0)).max() / 2
+        for set_limits, middle in zip(
+            (axes.set_xlim, axes.set_ylim, axes.set_zlim), centre[[0, 2, 1]] * [1, 1, -1], strict=True
+        ):
+            set_limits(middle - half, middle + half)
+        axes.view_init(elev=10, azim=-80)
+        axes.set_box_aspect((1, 1, 1), zoom=1.3)
+        axes.set_axis_off()
+    if title:
+        figure.suptitle(title)
+    save_figure(figure, path)
