@@ -28,6 +28,7 @@ _ALLOWED = {
     ("builtins", "frozenset"),
     ("builtins", "slice"),
     ("builtins", "complex"),
+    ("_codecs", "encode"),  # how Python 3 writes bytes in protocol-2 pickles
 }
 
 
@@ -47,6 +48,7 @@ def load_pickle(path: str | Path, fix: str) -> Any:
         with path.open("rb") as handle:
             return _RestrictedUnpickler(handle, encoding="latin1").load()
     except pickle.UnpicklingError as error:
-        raise DatasetError(f"not a plain-data pickle ({error})", path, fix) from error
+        kind = "truncated" if "truncated" in str(error) else "not a plain-data pickle"
+        raise DatasetError(f"{kind} ({error})", path, fix) from error
     except (EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError) as error:
         raise DatasetError(f"pickle is truncated or corrupt ({error})", path, fix) from error
