@@ -3,13 +3,10 @@
 out/<layouts.SYNTH_FOLDERS[name]> is finished by a .complete marker holding (n, seed), written
 last: a dataset whose marker matches is kept, any other is wiped and written again, so a
 half-written tree is never taken as finished. The same seed gives byte-identical files.
-The SMPL-like body models and 3DPW come from their own modules when those exist.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import shutil
 from collections.abc import Callable
@@ -20,34 +17,27 @@ from tqdm import tqdm
 
 from suite.data.images import atomic_write_bytes
 from suite.data.layouts import DATASETS, SYNTH_FOLDERS
-from suite.data.synth import coco, generic, h36m, lip, mpii
+from suite.data.synth import body_model, coco, generic, h36m, lip, mpii, pw3d
 
 DEFAULT_N = 64
 MARKER = ".complete"
 VERSION = 1  # bump when the generator's output changes, so old trees are rewritten
-BODY_MODEL_MODULE = "suite.data.synth.body_model"
-PW3D_MODULE = "suite.data.synth.pw3d"
 
 Writer = Callable[[Path, int, np.random.Generator], None]
 
 
 def writers(out: Path) -> dict[str, Writer]:
-    """The dataset writers in the order they run (body models before 3DPW, which needs them)."""
-    result: dict[str, Writer] = {
+    """The dataset writers in the order they run (body models before 3DPW, which renders with them)."""
+    body_models = out / SYNTH_FOLDERS["smpl"]
+    return {
         "coco": coco.write,
         "mpii": mpii.write,
         "h36m": h36m.write,
         "lip": lip.write,
         "generic": generic.write,
+        "smpl": lambda root, n, rng: body_model.write_body_models(root, rng),
+        "pw3d": lambda root, n, rng: pw3d.write(root, n, rng, body_models),
     }
-    if importlib.util.find_spec(BODY_MODEL_MODULE) is not None:
-        body_model = importlib.import_module(BODY_MODEL_MODULE)
-        result["smpl"] = lambda root, n, rng: body_model.write_body_models(root, rng)
-        if importlib.util.find_spec(PW3D_MODULE) is not None:
-            pw3d = importlib.import_module(PW3D_MODULE)
-            body_models = out / SYNTH_FOLDERS["smpl"]
-            result["pw3d"] = lambda root, n, rng: pw3d.write(root, n, rng, body_models)
-    return result
 
 
 def marker(n: int, seed: int) -> bytes:
