@@ -136,12 +136,12 @@ def test_truncated_json(fixtures, tmp_path):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d["annotations"][3].pop("keypoints"), "lacks keypoints"),
+        (lambda d: d["annotations"][3].pop("keypoints"), r"an annotation lacks \['keypoints'\]"),
         (lambda d: d["annotations"][3]["keypoints"].pop(), r"annotation 1202706 keypoints has shape \(50,\)"),
         (lambda d: d["annotations"][0].update(bbox=[1, 2, 3]), "annotation 442619 bbox"),
         (lambda d: d["annotations"][0].update(image_id=9), "refers to image 9"),
         (lambda d: d["annotations"][0].update(category_id=2), "has category 2"),
-        (lambda d: d["images"][0].pop("width"), r"images\[0\] lacks width"),
+        (lambda d: d["images"][0].pop("width"), r"images\[0\] lacks \['width'\]"),
         (lambda d: d["images"].append(d["images"][0]), "image id 785 appears twice"),
         (lambda d: d["categories"][0].pop("keypoints"), "no keypoints list"),
         (lambda d: d.pop("annotations"), "expected a COCO keypoints file"),
@@ -165,7 +165,7 @@ def test_malformed_detections(fixtures, tmp_path):
     path = edited(
         fixtures / "mmpose/tests/data/coco/test_coco_det_AP_H_56.json", tmp_path, lambda d: d[5].pop("score")
     )
-    with pytest.raises(DatasetError, match="detection 5 is not a dict with keys") as error:
+    with pytest.raises(DatasetError, match=r"detection 5 lacks \['score'\]") as error:
         coco.read_detections(path)
     assert error.value.path == path
     with pytest.raises(DatasetError, match="expected a list of detections"):
@@ -293,7 +293,7 @@ def test_human_crop_pads_outside_the_image_with_zeros():
 @pytest.mark.fixtures
 def test_write_crops_writes_every_kept_person_and_the_index(fixtures, tmp_path):
     source = fixtures / "mmpose/tests/data/coco/test_coco.json"
-    index_path = coco.write_crops(source, tmp_path / "out")
+    index_path = coco.write_crops(source, tmp_path / "out", require_keypoints=False)
     index = json.loads(index_path.read_text())
     anns = raw(source)["annotations"]
     assert index["count"] == 14 and index["skipped"] == {}
@@ -318,11 +318,15 @@ def test_write_crops_counts_what_it_skips(fixtures, tmp_path):
     source = edited(fixtures / "mmpose/tests/data/coco/test_coco.json", tmp_path, edit)
     for name in COCO_IMAGES:
         (tmp_path / name).symlink_to(fixtures / "mmpose/tests/data/coco" / name)
+    everyone = json.loads(coco.write_crops(source, tmp_path / "all", require_keypoints=False).read_text())
+    assert everyone["count"] == 11 and everyone["skipped"] == {"crowd": 1, "empty box": 1, "no box": 1}
+    # The default, the paper's set: of the 11, annotation 1202706 (40083) and 508900 (196141) have no
+    # labelled keypoint.
     index = json.loads(coco.write_crops(source, tmp_path / "out").read_text())
-    assert index["count"] == 11 and index["skipped"] == {"crowd": 1, "empty box": 1, "no box": 1}
-    with_keypoints = json.loads(coco.write_crops(source, tmp_path / "kp", require_keypoints=True).read_text())
-    # Of the 11, annotation 1202706 (40083) and 508900 (196141) have no labelled keypoint.
-    assert with_keypoints["count"] == 9 and with_keypoints["skipped"]["no keypoints"] == 2
+    assert index["count"] == 9
+    assert index["skipped"] == {"crowd": 1, "empty box": 1, "no box": 1, "no keypoints": 2}
+    kept = {c["annotation_id"] for c in index["crops"]}
+    assert {c["annotation_id"] for c in everyone["crops"]} - kept == {1202706, 508900}
 
 
 @pytest.mark.fixtures

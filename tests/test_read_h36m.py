@@ -1,4 +1,4 @@
-"""Human3.6M readers: the real mmpose / mmhuman3d samples, and RLE and multiview trees built here."""
+"""Human3.6M readers: the real mmpose samples, and RLE and multiview trees built here."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from suite.data import h36m
 from suite.data.images import write_image
 from suite.data.layouts import H36M_MULTIVIEW_ANNOTATIONS, H36M_RLE_ANNOTATIONS
+from suite.data.validate import verify_images
 from suite.errors import DatasetError
 
 CAMERA_IDS = ("54138969", "55011271", "58860488", "60457274")
@@ -86,7 +87,7 @@ def test_mmpose_body3d_npz(fixtures):
     assert annotations.pose is None and annotations.shape is None
     assert h36m.parse_mmpose_name(annotations.imgnames[3]) == ("S8", "WalkDog_1", "55011271", 26)
     images = [mmpose_h36m(fixtures) / name for name in annotations.imgnames]
-    assert h36m.verify_images(images, "fix") == 4
+    assert verify_images(images, "fix") == 4
 
 
 @pytest.mark.fixtures
@@ -109,30 +110,6 @@ def test_mmpose_detections(fixtures):
     ground_truth = np.load(folder / "test_h36m_body3d.npz")["part"]
     assert detections.shape == (4, 17, 3) and np.all(detections[..., 2] == 1.0)
     assert 0 < np.abs(detections[..., :2] - ground_truth[..., :2]).max() < 30
-
-
-@pytest.mark.fixtures
-def test_humandata_h36m(fixtures):
-    path = (
-        fixtures
-        / "mmhuman3d"
-        / "tests"
-        / "data"
-        / "preprocessed_datasets"
-        / "sample_h36m_valid_protocol2.npz"
-    )
-    data = h36m.read_humandata(path)
-    raw = np.load(path)
-    assert data.config == "h36m"
-    assert data.image_paths[0].endswith(
-        "h36m/S9/images/S9_Sitting_1.60457274/S9_Sitting_1.60457274_001546.jpg"
-    )
-    np.testing.assert_allclose(data.boxes, [[378.4, 277.65, 223.2, 317.7]])
-    assert data.keypoints_2d.shape == (1, 144, 3) and data.keypoints_3d.shape == (1, 144, 4)
-    np.testing.assert_array_equal(data.keypoints_3d, raw["keypoints3d"])
-    assert list(np.flatnonzero(data.mask)) == [0, 1, 2, 4, 5, 6, 7, 8, 12, 15, 16, 17, 18, 19, 20, 21]
-    np.testing.assert_array_equal(data.keypoints_3d[0, 0], [0, 0, 0, 1])
-    assert data.betas is None and data.genders is None
 
 
 def test_mmpose_npz_wrong_shape_names_the_file(tmp_path):

@@ -1,4 +1,4 @@
-"""3DPW readers: the real early-mmhuman3d npz samples, and sequence pickles built here."""
+"""3DPW readers: sequence pickles built here, SPIN's test-set preprocessing and the layout check."""
 
 from __future__ import annotations
 
@@ -10,80 +10,15 @@ import numpy as np
 import pytest
 
 from suite.data import pw3d
-from suite.data.h36m import read_humandata
-from suite.data.images import read_image, write_image
+from suite.data.images import write_image
 from suite.errors import DatasetError
 
 FRAMES = 4
 
 
-def preprocessed(fixtures: Path, split: str) -> Path:
-    return fixtures / "mmhuman3d" / "tests" / "data" / "preprocessed_datasets" / f"sample_3dpw_{split}.npz"
-
-
-# The real samples.
-
-
-@pytest.mark.fixtures
-@pytest.mark.parametrize(
-    ("split", "image", "box", "gender"),
-    [
-        ("test", "imageFiles/downtown_sitOnStairs_00/image_00812.jpg", [669.04, 318.02, 312.02, 27.97], "m"),
-        (
-            "train",
-            "imageFiles/courtyard_rangeOfMotions_00/image_00311.jpg",
-            [79.56, 593.92, 427.09, 1969.05],
-            "f",
-        ),
-    ],
-)
-def test_humandata_3dpw(fixtures, split, image, box, gender):
-    path = preprocessed(fixtures, split)
-    data = read_humandata(path)
-    assert data.config == "3dpw"
-    assert data.image_paths == (image,)
-    assert data.genders == (gender,)
-    np.testing.assert_allclose(data.boxes, [box], atol=0.006)
-    assert data.body_pose.dtype == np.float64 and data.body_pose.shape == (1, 23, 3)
-    assert data.global_orient.shape == (1, 3) and data.betas.shape == (1, 10)
-    smpl = np.load(path, allow_pickle=True)["smpl"].item()  # the fixture is trusted; README checked it
-    for key in ("body_pose", "global_orient", "betas"):
-        np.testing.assert_array_equal(getattr(data, key), smpl[key].astype(float))
-    assert data.keypoints_2d is None and data.mask is None
-
-
-@pytest.mark.fixtures
-def test_humandata_3dpw_train_image(fixtures):
-    root = fixtures / "mmhuman3d" / "tests" / "data" / "datasets" / "3dpw"
-    image = read_image(root / read_humandata(preprocessed(fixtures, "train")).image_paths[0])
-    assert image.shape == (1920, 1080, 3)
-
-
 class RunsCode:
     def __reduce__(self):
         return (os.system, ("touch ran-code",))
-
-
-def test_humandata_object_array_running_code_is_refused(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    smpl = np.empty((), dtype=object)
-    smpl[()] = {"betas": np.zeros((1, 10)), "hook": RunsCode()}
-    path = tmp_path / "evil.npz"
-    np.savez(
-        path, image_path=np.array(["a.jpg"]), bbox_xywh=np.zeros((1, 4)), config=np.array("3dpw"), smpl=smpl
-    )
-    with pytest.raises(DatasetError, match=r"refusing to load (posix|os)\.system") as error:
-        read_humandata(path)
-    assert error.value.path == path
-    assert not (tmp_path / "ran-code").exists()
-
-
-def test_humandata_truncated(tmp_path):
-    path = tmp_path / "short.npz"
-    np.savez(path, image_path=np.array(["a.jpg"]), bbox_xywh=np.zeros((1, 4)), config=np.array("3dpw"))
-    path.write_bytes(path.read_bytes()[:150])
-    with pytest.raises(DatasetError, match="truncated or corrupt"):
-        read_humandata(path)
 
 
 # Sequence pickles built here: two people over four frames.

@@ -9,17 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from suite.data.coco import listing
 from suite.data.images import read_image
 from suite.data.layouts import GENERIC_IMAGES, GENERIC_SPLITS
+from suite.data.validate import listing, spread
 from suite.errors import DatasetError
 
 # torchvision.datasets.folder.IMG_EXTENSIONS
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 LAYOUT_FIX = "arrange the images as {train,val}/<class>/<image> under the root (torchvision ImageFolder)"
-CHECK_DECODES = 8  # images fully decoded by check(), spread over the set
 
 
 @dataclass(frozen=True)
@@ -62,9 +59,8 @@ def _is_image(path: Path) -> bool:
 def check(root: Path) -> str:
     """Validate both splits (a few images decoded, spread over the set); one-line summary."""
     splits = [read_split(root, split) for split in GENERIC_SPLITS]
-    samples = [path for split in splits for path, _ in split.samples]
-    for n in np.linspace(0, len(samples) - 1, min(CHECK_DECODES, len(samples))).astype(int):
-        read_image(samples[n])
+    for path in spread([path for split in splits for path, _ in split.samples]):
+        read_image(path)
     return "; ".join(
         f"{s.split}: {len(s.samples)} images / {len(s.classes)} classes"
         + (f" ({s.not_images} other files ignored)" if s.not_images else "")

@@ -1,25 +1,22 @@
 """Human3.6M in the layouts people have: RLE / PoseNet json, H36M-Toolbox multiview pkl, mmpose npz.
 
-Also mmhuman3d's early HumanData npz (its H36M and 3DPW preprocessors both wrote it), and the
-small validation helpers the 3DPW and SMPL readers share. Sources: downstream-protocols.md §3.1,
-§4.1, §4.3 and §7; mmpose's `utils/camera.py` and `tools/dataset_converters/preprocess_h36m.py`.
+Sources: downstream-protocols.md §3.1, §4.1, §4.3 and §7; mmpose's `utils/camera.py` and
+`tools/dataset_converters/preprocess_h36m.py`. mmhuman3d's early npz of Human3.6M is read by
+`suite.data.humandata.read_humandata`.
 """
 
 from __future__ import annotations
 
-import json
-import pickle
 import re
-import zipfile
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from suite.data.images import read_image
+from suite.data.camera import Camera
 from suite.data.layouts import (
     H36M_IMAGES,
     H36M_MULTIVIEW_ANNOTATIONS,
@@ -27,8 +24,9 @@ from suite.data.layouts import (
     h36m_image,
     h36m_sequence,
 )
-from suite.data.safe_pickle import load_pickle
+from suite.data.safe_pickle import load_npy, load_npz, load_pickle
 from suite.data.skeleton import NUM_JOINTS, ROOT
+from suite.data.validate import read_json, require_array, require_keys, verify_images
 from suite.errors import DatasetError
 
 FIX_RLE = (
@@ -37,7 +35,6 @@ FIX_RLE = (
 )
 FIX_MULTIVIEW = "generate annot/h36m_{train,validation}.pkl with CHUNYUWANG/H36M-Toolbox (generate_labels.py)"
 FIX_MMPOSE = "regenerate it with mmpose's tools/dataset_converters/preprocess_h36m.py"
-FIX_HUMANDATA = "regenerate it with mmhuman3d's dataset converter"
 FIX_IMAGES = "extract the frames into <root>/images as H36M-Toolbox names them (s_XX_act_XX_subact_XX_ca_XX/)"
 
 # S9 sequences with broken ground truth that RLE skips in train and test (protocols §4.1).
@@ -45,82 +42,9 @@ BLOCKED = ("s_09_act_05_subact_02", "s_09_act_10_subact_02", "s_09_act_13_subact
 
 _RLE_NAME = re.compile(r"s_(\d+)_act_(\d+)_subact_(\d+)_ca_(\d+)_(\d+)\.jpg")
 _MMPOSE_NAME = re.compile(r"(S\d+)_(.+)\.(\d+)_(\d+)\.jpg")
-MAX_DECODED = 8
-
-
-# Validation helpers shared by the Human3.6M, 3DPW and SMPL readers.
-
-
-def require_keys(mapping: Any, keys: Iterable[str], what: str, path: Path, fix: str) -> None:
-    """Raise unless `mapping` is a dict holding every key, saying which are missing and which were found."""
-    if not isinstance(mapping, Mapping):
-        raise DatasetError(f"{what} is a {type(mapping).__name__}, expected a dict", path, fix)
-    missing = [key for key in keys if key not in mapping]
-    if missing:
-        found = sorted(map(str, mapping))
-        raise DatasetError(f"{what} lacks {missing} (found keys {found})", path, fix)
-
-
-def require_array(
-    value: Any, shape: Sequence[int | None], what: str, path: Path, fix: str, dtype: Any = np.float64
-) -> np.ndarray:
-    """`value` as an array of `shape` (None: any size), else a DatasetError saying what shape was found."""
-    try:
-        array = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError) as error:
-        raise DatasetError(f"{what} is not a {np.dtype(dtype).name} array ({error})", path, fix) from error
-    if array.ndim != len(shape) or any(
-        n is not None and n != m for n, m in zip(shape, array.shape, strict=True)
-    ):
-        expected = str(tuple("*" if n is None else n for n in shape)).replace("'", "")
-        raise DatasetError(f"{what} has shape {array.shape}, expected {expected}", path, fix)
-    return array
-
-
-def verify_images(paths: Sequence[Path], fix: str) -> int:
-    """Stat every image and fully decode up to 8 spread over the list; returns how many were decoded."""
-    unique = sorted(set(paths))
-    missing = [path for path in unique if not path.is_file()]
-    if missing:
-        what = f"image not found ({len(missing)} of {len(unique)} referenced images are missing)"
-        raise DatasetError(what, missing[0], fix)
-    picks = sorted(set(np.linspace(0, len(unique) - 1, min(MAX_DECODED, len(unique))).round().astype(int)))
-    for index in picks:
-        read_image(unique[index])
-    return len(picks)
-
-
-def _read_json(path: Path, fix: str) -> Any:
-    if not path.is_file():
-        raise DatasetError("file not found", path, fix)
-    try:
-        with path.open("rb") as handle:
-            return json.load(handle)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DatasetError(f"not valid JSON ({error})", path, fix) from error
 
 
 # Cameras.
-
-
-@dataclass(frozen=True, eq=False)
-class Camera:
-    """A Human3.6M camera: x_cam = R·(X − t), pixels = x/z·f + c (distortion k, p carried, not applied)."""
-
-    R: np.ndarray  # (3, 3) world -> camera rotation
-    t: np.ndarray  # (3,) camera centre in world coordinates, mm
-    f: np.ndarray  # (2,) focal lengths, px
-    c: np.ndarray  # (2,) principal point, px
-    k: np.ndarray | None = None  # (3,) radial distortion
-    p: np.ndarray | None = None  # (2,) tangential distortion
-
-    def world_to_camera(self, points: np.ndarray) -> np.ndarray:
-        """(..., 3) world points to the camera frame, same unit as t (mm)."""
-        return (points - self.t) @ self.R.T
-
-    def project(self, points_cam: np.ndarray) -> np.ndarray:
-        """(..., 3) camera-frame points to (..., 2) pixels by pinhole projection."""
-        return points_cam[..., :2] / points_cam[..., 2:3] * self.f + self.c
 
 
 def read_mmpose_cameras(path: str | Path) -> dict[tuple[str, str], Camera]:
@@ -185,7 +109,7 @@ def read_rle(root: str | Path, split: str) -> RleSet:
     """RLE annotations of `split` ('train' or 'test'), leaving out and counting the blocked S9 sequences."""
     root = Path(root)
     path = root / H36M_RLE_ANNOTATIONS[split]
-    data = _read_json(path, FIX_RLE)
+    data = read_json(path, FIX_RLE)
     require_keys(data, ("images", "annotations"), "the annotation file", path, FIX_RLE)
     images, annotations = data["images"], data["annotations"]
     if len(images) != len(annotations):
@@ -395,120 +319,7 @@ def read_mmpose_npz(path: str | Path) -> MmposeAnnotations:
 def read_detections(path: str | Path) -> np.ndarray:
     """A bare (N, 17, 3) array of detected 2D joints [x, y, score] (mmpose's lifting input)."""
     path = Path(path)
-    if not path.is_file():
-        raise DatasetError("file not found", path, FIX_MMPOSE)
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise DatasetError(f"not a plain numeric .npy array ({error})", path, FIX_MMPOSE) from error
-    return require_array(array, (None, NUM_JOINTS, 3), "detections", path, FIX_MMPOSE)
-
-
-# mmhuman3d's early HumanData npz, and npz loading that never runs foreign code.
-
-_NUMPY_GLOBALS = {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-}
-_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _NUMPY_GLOBALS:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
-        return super().find_class(module, name)
-
-
-def load_npz(path: str | Path, fix: str) -> dict[str, np.ndarray]:
-    """Every array of an npz. Object arrays are unpickled allowing only numpy arrays and containers."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError("file not found", path, fix)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return {name.removesuffix(".npy"): _read_member(archive, name) for name in archive.namelist()}
-    except pickle.UnpicklingError as error:
-        raise DatasetError(f"an object array holds more than numpy data ({error})", path, fix) from error
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError, AttributeError) as error:
-        raise DatasetError(f"npz is truncated or corrupt ({error})", path, fix) from error
-
-
-def _read_member(archive: zipfile.ZipFile, name: str) -> np.ndarray:
-    with archive.open(name) as member:
-        version = np.lib.format.read_magic(member)
-        shape, _, dtype = _HEADER_READERS[version](member)
-        if not dtype.hasobject:
-            member.seek(0)
-            return np.lib.format.read_array(member, allow_pickle=False)
-        array = _NumpyOnlyUnpickler(member, encoding="latin1").load()
-    if not isinstance(array, np.ndarray) or array.shape != shape:
-        raise ValueError(f"{name} does not hold the {shape} array its header announces")
-    return array
-
-
-@dataclass(frozen=True, eq=False)
-class HumanData:
-    """One early-mmhuman3d npz: boxes and keypoints (H36M) or SMPL parameters and genders (3DPW)."""
-
-    config: str  # the dataset, e.g. 'h36m' or '3dpw'
-    image_paths: tuple[str, ...]
-    boxes: np.ndarray  # (N, 4) x, y, w, h
-    keypoints_2d: np.ndarray | None  # (N, K, 3) x, y, confidence
-    keypoints_3d: np.ndarray | None  # (N, K, 4) x, y, z (m, root-relative), confidence
-    mask: np.ndarray | None  # (K,) bool, which of the K convention slots are populated
-    global_orient: np.ndarray | None  # (N, 3) axis-angle
-    body_pose: np.ndarray | None  # (N, 23, 3) axis-angle
-    betas: np.ndarray | None  # (N, 10)
-    genders: tuple[str, ...] | None  # 'm' / 'f'
-
-
-def read_humandata(path: str | Path) -> HumanData:
-    path = Path(path)
-    data = load_npz(path, FIX_HUMANDATA)
-    require_keys(data, ("image_path", "bbox_xywh", "config"), "the npz", path, FIX_HUMANDATA)
-    names = require_array(data["image_path"], (None,), "image_path", path, FIX_HUMANDATA, dtype=str)
-    n = len(names)
-
-    def optional(key: str, shape: tuple[int | None, ...], source: Mapping = data) -> np.ndarray | None:
-        return require_array(source[key], shape, key, path, FIX_HUMANDATA) if key in source else None
-
-    keypoints_2d = optional("keypoints2d", (n, None, 3))
-    slots = None if keypoints_2d is None else keypoints_2d.shape[1]
-    smpl = _item(data, "smpl", path)
-    meta = _item(data, "meta", path)
-    if smpl:
-        require_keys(smpl, ("global_orient", "body_pose", "betas"), "smpl", path, FIX_HUMANDATA)
-    genders = None
-    if "gender" in meta:
-        gender = require_array(meta["gender"], (n,), "meta gender", path, FIX_HUMANDATA, dtype=str)
-        genders = tuple(str(value) for value in gender)
-    return HumanData(
-        config=str(data["config"]),
-        image_paths=tuple(str(name) for name in names),
-        boxes=require_array(data["bbox_xywh"], (n, 4), "bbox_xywh", path, FIX_HUMANDATA),
-        keypoints_2d=keypoints_2d,
-        keypoints_3d=optional("keypoints3d", (n, slots, 4)),
-        mask=None if "mask" not in data else optional("mask", (slots,)).astype(bool),
-        global_orient=optional("global_orient", (n, 3), smpl),
-        body_pose=optional("body_pose", (n, 23, 3), smpl),
-        betas=optional("betas", (n, 10), smpl),
-        genders=genders,
-    )
-
-
-def _item(data: dict[str, np.ndarray], key: str, path: Path) -> dict:
-    """The dict a 0-d object array holds (empty when absent)."""
-    if key not in data:
-        return {}
-    value = data[key].item() if data[key].shape == () else None
-    if not isinstance(value, dict):
-        raise DatasetError(f"{key} should be a 0-d object array holding a dict", path, FIX_HUMANDATA)
-    return value
+    return require_array(load_npy(path, FIX_MMPOSE), (None, NUM_JOINTS, 3), "detections", path, FIX_MMPOSE)
 
 
 # `data check h36m`.

@@ -11,16 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.data.coco import listing
 from suite.data.images import read_image, read_label_map
 from suite.data.layouts import LIP_CLASSES, LIP_IDS, LIP_IGNORE, LIP_IMAGES, LIP_SEGMENTATIONS, LIP_SPLITS
+from suite.data.validate import listing, spread
 from suite.errors import DatasetError
 
 LAYOUT_FIX = (
     "unpack TrainVal_images and TrainVal_parsing_annotations and put {train,val}_images, "
     "{train,val}_segmentations and {train,val}_id.txt side by side in the LIP root"
 )
-CHECK_DECODES = 8  # pairs fully decoded by check(), spread over the set
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,6 @@ def read_sample(sample: LipSample) -> tuple[np.ndarray, np.ndarray]:
 def check(root: Path) -> str:
     """Validate both splits (every pair exists; a few decoded and validated); one-line summary."""
     splits = [read_split(root, split) for split in LIP_SPLITS]
-    samples = [sample for split in splits for sample in split.samples]
-    for n in np.linspace(0, len(samples) - 1, min(CHECK_DECODES, len(samples))).astype(int):
-        read_sample(samples[n])
+    for sample in spread([sample for split in splits for sample in split.samples]):
+        read_sample(sample)
     return "; ".join(f"{s.split}: {len(s.samples)} pairs (ids from {s.ids_from})" for s in splits)

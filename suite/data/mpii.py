@@ -13,17 +13,16 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from suite.data.coco import listing, read_json
 from suite.data.images import read_image
 from suite.data.layouts import MPII_ANNOTATIONS, MPII_GT_VALID, MPII_IMAGES, MPII_SPLITS
 from suite.data.skeleton import MPII_JOINTS
+from suite.data.validate import describe, listing, read_json, require_array, require_keys, spread
 from suite.errors import DatasetError
 
 NUM_JOINTS = len(MPII_JOINTS)
 SC_BIAS = 0.6  # head size = head-box diagonal x SC_BIAS (MPII's PCKh)
 JSON_FIX = "use the HRNet / SimpleBaseline MPII annotations (annot/{train,valid}.json)"
 GT_FIX = "use annot/gt_valid.mat from the HRNet / SimpleBaseline MPII annotations"
-CHECK_DECODES = 8  # images fully decoded by check(), spread over the set
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,8 +62,7 @@ def read_annotations(json_path: str | Path, images_dir: str | Path | None = None
     path = Path(json_path)
     data = read_json(path, JSON_FIX)
     if not isinstance(data, list):
-        found = f"a dict with keys {sorted(data)}" if isinstance(data, dict) else type(data).__name__
-        raise DatasetError(f"expected a list of persons, found {found}", path, JSON_FIX)
+        raise DatasetError(f"expected a list of persons, found {describe(data)}", path, JSON_FIX)
     persons = tuple(_read_person(entry, n, path) for n, entry in enumerate(data))
     if images_dir is not None:
         for name in sorted({person.image for person in persons}):
@@ -78,25 +76,19 @@ def read_annotations(json_path: str | Path, images_dir: str | Path | None = None
 
 
 def _read_person(entry: object, n: int, path: Path) -> MpiiPerson:
-    keys = ("image", "center", "scale", "joints", "joints_vis")
-    if not isinstance(entry, dict) or not set(keys) <= entry.keys():
-        found = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
-        raise DatasetError(f"person {n} lacks some of {', '.join(keys)} (found {found})", path, JSON_FIX)
-    try:
-        center = np.asarray(entry["center"], dtype=np.float64)
-        joints = np.asarray(entry["joints"], dtype=np.float64)
-        joints_vis = np.asarray(entry["joints_vis"], dtype=np.float64)
-        scale = float(entry["scale"])
-    except (TypeError, ValueError) as error:
-        raise DatasetError(f"person {n} has values that are not numbers ({error})", path, JSON_FIX) from error
-    for what, array, shape in (("center", center, (2,)), ("joints", joints, (NUM_JOINTS, 2))):
-        if array.shape != shape:
-            raise DatasetError(f"person {n} {what} has shape {array.shape}, expected {shape}", path, JSON_FIX)
-    if joints_vis.shape != (NUM_JOINTS,):
-        raise DatasetError(
-            f"person {n} joints_vis has shape {joints_vis.shape}, expected ({NUM_JOINTS},)", path, JSON_FIX
-        )
-    return MpiiPerson(str(entry["image"]), center, scale, joints, joints_vis)
+    what = f"person {n}"
+    require_keys(entry, ("image", "center", "scale", "joints", "joints_vis"), what, path, JSON_FIX)
+
+    def array(key: str, shape: tuple[int, ...]) -> np.ndarray:
+        return require_array(entry[key], shape, f"{what} {key}", path, JSON_FIX)
+
+    return MpiiPerson(
+        image=str(entry["image"]),
+        center=array("center", (2,)),
+        scale=float(array("scale", ())),
+        joints=array("joints", (NUM_JOINTS, 2)),
+        joints_vis=array("joints_vis", (NUM_JOINTS,)),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,20 +119,13 @@ def read_ground_truth(path: str | Path) -> GroundTruth:
         raise DatasetError(
             f"not a readable MATLAB file, truncated or corrupt ({error})", path, GT_FIX
         ) from error
-    missing = [
-        key for key in ("dataset_joints", "jnt_missing", "pos_gt_src", "headboxes_src") if key not in mat
-    ]
-    if missing:
-        raise DatasetError(f"lacks {', '.join(missing)}", path, GT_FIX)
-    arrays = {
-        key: np.asarray(mat[key], dtype=np.float64) for key in ("jnt_missing", "pos_gt_src", "headboxes_src")
-    }
-    n = arrays["jnt_missing"].shape[-1]  # loadmat gives at least 2-d arrays
-    expected = {"jnt_missing": (NUM_JOINTS, n), "pos_gt_src": (NUM_JOINTS, 2, n), "headboxes_src": (2, 2, n)}
-    for key, shape in expected.items():
-        if arrays[key].shape != shape:
-            raise DatasetError(f"{key} has shape {arrays[key].shape}, expected {shape}", path, GT_FIX)
-    return GroundTruth(_joint_names(mat["dataset_joints"], path), **arrays)
+    keys = ("dataset_joints", "jnt_missing", "pos_gt_src", "headboxes_src")
+    require_keys(mat, keys, "the MATLAB file", path, GT_FIX)
+    jnt_missing = require_array(mat["jnt_missing"], (NUM_JOINTS, None), "jnt_missing", path, GT_FIX)
+    n = jnt_missing.shape[1]
+    pos_gt_src = require_array(mat["pos_gt_src"], (NUM_JOINTS, 2, n), "pos_gt_src", path, GT_FIX)
+    headboxes_src = require_array(mat["headboxes_src"], (2, 2, n), "headboxes_src", path, GT_FIX)
+    return GroundTruth(_joint_names(mat["dataset_joints"], path), jnt_missing, pos_gt_src, headboxes_src)
 
 
 def _joint_names(cells: np.ndarray, path: Path) -> tuple[str, ...]:
@@ -177,8 +162,8 @@ def check(root: Path) -> str:
             "take gt_valid.mat and valid.json from the same annotation download",
         )
     names = sorted({person.image for persons in splits.values() for person in persons})
-    for n in np.linspace(0, len(names) - 1, min(CHECK_DECODES, len(names))).astype(int):
-        read_image(images / names[n])
+    for name in spread(names):
+        read_image(images / name)
     parts = [
         f"{split}: {len(persons)} persons / {len({p.image for p in persons})} images"
         for split, persons in splits.items()

@@ -1,7 +1,7 @@
 """3DPW in its official layout: sequence pickles, their frames, and SPIN's test-set preprocessing.
 
 Sources: downstream-protocols.md §5.3 (SPIN's `datasets/preprocess/pw3d.py`) and §7. The early
-mmhuman3d npz of 3DPW is read by `suite.data.h36m.read_humandata`.
+mmhuman3d npz of 3DPW is read by `suite.data.humandata.read_humandata`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from suite.data.h36m import require_array, require_keys, verify_images
 from suite.data.layouts import PW3D_IMAGES, PW3D_SEQUENCES, PW3D_SPLITS
 from suite.data.safe_pickle import load_pickle
+from suite.data.validate import require_array, require_keys, verify_images
 from suite.errors import DatasetError
 
 FIX_SEQUENCES = "download 3DPW and unpack sequenceFiles.zip into <root>/sequenceFiles/{train,validation,test}"

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 
-from suite.data.h36m import load_npz, require_array, require_keys
 from suite.data.layouts import SMPL_GENDERS, SMPL_J_REGRESSOR_H36M, SMPL_MODEL
-from suite.data.safe_pickle import load_pickle
+from suite.data.safe_pickle import load_npy, load_npz, load_pickle
 from suite.data.skeleton import NUM_JOINTS
+from suite.data.validate import require_array, require_keys
 from suite.errors import DatasetError
 
 FIX_MODEL = (
@@ -92,12 +92,7 @@ def read_model(path: str | Path) -> SmplModel:
 def read_j_regressor_h36m(path: str | Path, num_vertices: int | None = None) -> np.ndarray:
     """SPIN's (17, V) regressor from SMPL vertices to the Human3.6M joints; V checked when given."""
     path = Path(path)
-    if not path.is_file():
-        raise DatasetError("file not found", path, FIX_REGRESSOR)
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise DatasetError(f"not a plain numeric .npy array ({error})", path, FIX_REGRESSOR) from error
+    array = load_npy(path, FIX_REGRESSOR)
     return require_array(array, (NUM_JOINTS, num_vertices), "J_regressor_h36m", path, FIX_REGRESSOR)
 
 

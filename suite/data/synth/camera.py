@@ -1,40 +1,19 @@
-"""Pinhole cameras: Human3.6M's convention x_cam = R (x_world - t), t the camera centre in mm.
+"""Where SynthHuman puts its cameras (suite.data.camera.Camera): orbits, fields of view, framing.
 
-The same convention is the RLE json's cam_param {R, t, f, c} and H36M-Toolbox's camera {R, T}.
-Camera frames are y down, z forward, so u = x / z * fx + cx with pixel centres at integer coords.
 The world of Human3.6M is z up with the floor at z = 0.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from suite.data.camera import Camera
 
 # Skeleton frame (x right, y down, z away) -> a z-up world: X = x, Y = z, Z = -y.
 SKELETON_TO_WORLD = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 WORLD_UP = np.array([0.0, 0.0, 1.0])
 BODY_MARGIN = 250.0  # mm beyond the outermost joints that the head and feet take up
 FRAME_MARGIN = 0.15  # fraction of the image at each border where nobody is centred first
-
-
-@dataclass(frozen=True)
-class Camera:
-    """World -> camera rotation R (3, 3), centre t (3,) mm, focal f (fx, fy) and principal point c px."""
-
-    R: np.ndarray
-    t: np.ndarray
-    f: np.ndarray
-    c: np.ndarray
-
-    def to_camera(self, world: np.ndarray) -> np.ndarray:
-        """(..., 3) world points -> camera frame, mm."""
-        return (np.asarray(world, dtype=np.float64) - self.t) @ self.R.T
-
-    def project(self, camera_points: np.ndarray) -> np.ndarray:
-        """(..., 3) camera-frame points -> (..., 2) pixels."""
-        camera_points = np.asarray(camera_points, dtype=np.float64)
-        return camera_points[..., :2] / camera_points[..., 2:3] * self.f + self.c
 
 
 def look_at(centre: np.ndarray, target: np.ndarray, up: np.ndarray = WORLD_UP) -> np.ndarray:

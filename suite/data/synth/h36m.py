@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from suite.data.camera import Camera
 from suite.data.images import atomic_write_bytes, write_image
 from suite.data.kinematic_prior import euler, sample_skeletons
 from suite.data.layouts import (
@@ -29,7 +30,7 @@ from suite.data.layouts import (
     h36m_image,
 )
 from suite.data.skeleton import BONES, JOINTS, NUM_JOINTS, ROOT
-from suite.data.synth.camera import SKELETON_TO_WORLD, Camera, orbit_camera
+from suite.data.synth.camera import SKELETON_TO_WORLD, orbit_camera
 from suite.data.synth.figure import dress
 from suite.data.synth.render import random_background, render
 
@@ -174,7 +175,7 @@ def write_split(root: Path, subjects: tuple[int, ...], images: int, rng: np.rand
             for step, joints_world in enumerate(world):
                 frame = 1 + step * FRAME_STEP
                 name = h36m_image(number, action, subaction, camera_index + 1, frame)
-                joints_camera = camera.to_camera(joints_world)
+                joints_camera = camera.world_to_camera(joints_world)
                 figure = dress(joints_camera, np.random.default_rng(subject.looks_seed))
                 scene = render([figure], camera.f, camera.c, SIZE, rng, background).scene
                 write_image(root / H36M_IMAGES / name, scene.image)
