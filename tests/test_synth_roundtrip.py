@@ -1,5 +1,6 @@
 """SynthHuman read back through the real-dataset readers: every file kind agrees with the others."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from suite.cli import main
 from suite.data import coco, generic, h36m, lip, mpii, pw3d
+from suite.data.images import read_image
 from suite.data.layouts import LIP_CLASSES, SYNTH_FOLDERS
 from suite.data.skeleton import MPII_JOINTS
 from suite.data.synth import generate
@@ -150,3 +152,18 @@ def test_3dpw_spin_preprocessing_boxes_hold_the_visible_joints(synth):
         visible = poses2d[:2, poses2d[2] > 0].T
         half = sample.scale * 200 / 2
         assert np.all(np.abs(visible - sample.center) <= half + 1e-6)
+
+
+def test_crops_verb_writes_one_crop_per_person_with_keypoints_or_all_persons(synth, tmp_path):
+    root = synth / SYNTH_FOLDERS["coco"]
+    persons = coco.read_split(root, "train2017").persons
+    for flags, expected in (
+        ([], sum(p.num_keypoints > 0 for p in persons)),
+        (["--all-persons"], len(persons)),
+    ):
+        out = tmp_path / "-".join(["crops", *flags])
+        assert main(["data", "crops", "--coco", str(root), "--out", str(out), *flags]) == 0
+        index = json.loads((out / "index.json").read_text())
+        assert len(index["crops"]) == expected == len(list((out / "crops").glob("*.jpg")))
+        crop = read_image(out / index["crops"][0]["file"])
+        assert crop.shape == (256, 192, 3)

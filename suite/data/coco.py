@@ -18,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from suite.data.images import atomic_write_bytes, read_image, write_image
 from suite.data.layouts import (
@@ -381,7 +382,7 @@ def write_crops(
     for person in selection.persons:
         by_image.setdefault(person.image_id, []).append(person)
     entries = []
-    for image_id, persons in by_image.items():
+    for image_id, persons in tqdm(by_image.items(), desc="COCO crops", unit="image", disable=None):
         files = [f"crops/{image_id:012d}_{person.id}.jpg" for person in persons]
         image = None
         for file, person in zip(files, persons, strict=True):

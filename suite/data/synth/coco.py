@@ -15,19 +15,19 @@ import numpy as np
 from tqdm import tqdm
 
 from suite.data.images import atomic_write_bytes, write_image
-from suite.data.kinematic_prior import sample_skeletons
 from suite.data.layouts import COCO_DETECTIONS, COCO_IMAGES, COCO_KEYPOINTS, COCO_SPLITS
 from suite.data.skeleton import COCO_JOINTS, COCO_SKELETON, H36M_TO_COCO
-from suite.data.synth.camera import random_view, stage
-from suite.data.synth.figure import dress
-from suite.data.synth.render import Rendering, render
+from suite.data.synth.photo import PhotoStyle, draw_photo
+from suite.data.synth.render import Rendering
 
-SIZE = (320, 240)
-FOV_RANGE = (np.radians(45.0), np.radians(75.0))
-PEOPLE_PER_IMAGE = (1, 2, 3)
-PEOPLE_WEIGHTS = (0.5, 0.3, 0.2)
-HEIGHT_RANGE = (0.4, 0.95)  # person height as a fraction of the image height
-SPREAD = 0.4  # other people stand within this many person heights of the first
+STYLE = PhotoStyle(
+    size=(320, 240),
+    fov_range=(np.radians(45.0), np.radians(75.0)),
+    people=(1, 2, 3),
+    weights=(0.5, 0.3, 0.2),
+    height_range=(0.4, 0.95),
+    spread=0.4,
+)
 MIN_AREA = 100  # px; people with fewer visible pixels are not annotated
 VAL_FRACTION = 0.25
 MIN_VAL = 4
@@ -105,15 +105,6 @@ def annotation(rendering: Rendering, person: int, image_id: int, annotation_id: 
     }
 
 
-def draw_image(rng: np.random.Generator) -> Rendering:
-    """One random image with 1-3 people."""
-    count = rng.choice(PEOPLE_PER_IMAGE, p=PEOPLE_WEIGHTS)
-    focal, centre = random_view(rng, SIZE, FOV_RANGE)
-    skeletons = sample_skeletons(count, rng=rng, normalize=False).astype(np.float64)
-    joints = stage(skeletons, rng, SIZE, focal, centre, HEIGHT_RANGE, SPREAD)
-    return render([dress(person, rng) for person in joints], focal, centre, SIZE, rng)
-
-
 def write_split(root: Path, split: str, persons: int, rng: np.random.Generator, last_id: int) -> dict:
     """Images of one split until `persons` people are annotated; returns the keypoints json.
 
@@ -123,10 +114,10 @@ def write_split(root: Path, split: str, persons: int, rng: np.random.Generator, 
     with tqdm(total=persons, desc=f"coco {split}", unit="person", disable=None) as progress:
         while len(annotations) < persons:
             image_id += int(rng.integers(*ID_GAP))
-            rendering = draw_image(rng)
+            rendering = draw_photo(STYLE, rng)
             file_name = f"{image_id:012d}.jpg"
             write_image(root / COCO_IMAGES.format(split=split) / file_name, rendering.scene.image)
-            width, height = SIZE
+            width, height = STYLE.size
             images.append(
                 {
                     "license": 1,

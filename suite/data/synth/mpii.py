@@ -16,19 +16,19 @@ import scipy.io
 from tqdm import tqdm
 
 from suite.data.images import atomic_write_bytes, write_image
-from suite.data.kinematic_prior import sample_skeletons
 from suite.data.layouts import MPII_ANNOTATIONS, MPII_GT_VALID, MPII_IMAGES, MPII_SPLITS
 from suite.data.skeleton import H36M_TO_MPII, JOINTS, MPII_JOINTS
-from suite.data.synth.camera import random_view, stage
-from suite.data.synth.figure import dress
-from suite.data.synth.render import Rendering, render
+from suite.data.synth.photo import PhotoStyle, draw_photo
+from suite.data.synth.render import Rendering
 
-SIZE = (320, 240)
-FOV_RANGE = (np.radians(45.0), np.radians(75.0))
-PEOPLE_PER_IMAGE = (1, 2)
-PEOPLE_WEIGHTS = (0.8, 0.2)
-HEIGHT_RANGE = (0.5, 0.95)  # person height as a fraction of the image height
-SPREAD = 0.4  # a second person stands within this many person heights of the first
+STYLE = PhotoStyle(
+    size=(320, 240),
+    fov_range=(np.radians(45.0), np.radians(75.0)),
+    people=(1, 2),
+    weights=(0.8, 0.2),
+    height_range=(0.5, 0.95),
+    spread=0.4,
+)
 MIN_AREA = 400  # px; people with fewer visible pixels are not annotated
 VAL_FRACTION = 0.25
 MIN_VAL = 4
@@ -72,14 +72,6 @@ def head_box(rendering: Rendering, index: int) -> np.ndarray:
     return np.stack([centre - radius, centre + radius]) + 1
 
 
-def draw_image(rng: np.random.Generator) -> Rendering:
-    count = rng.choice(PEOPLE_PER_IMAGE, p=PEOPLE_WEIGHTS)
-    focal, centre = random_view(rng, SIZE, FOV_RANGE)
-    skeletons = sample_skeletons(count, rng=rng, normalize=False).astype(np.float64)
-    joints = stage(skeletons, rng, SIZE, focal, centre, HEIGHT_RANGE, SPREAD)
-    return render([dress(figure, rng) for figure in joints], focal, centre, SIZE, rng)
-
-
 def write_split(root: Path, split: str, persons: int, rng: np.random.Generator, names: set[str]):
     """Images until `persons` people are annotated: the json list and each person's head box."""
     entries, head_boxes = [], []
@@ -89,7 +81,7 @@ def write_split(root: Path, split: str, persons: int, rng: np.random.Generator, 
             if name in names:
                 continue
             names.add(name)
-            rendering = draw_image(rng)
+            rendering = draw_photo(STYLE, rng)
             write_image(root / MPII_IMAGES / name, rendering.scene.image)
             for index in range(len(rendering.figures)):
                 if (rendering.scene.instances == index).sum() >= MIN_AREA:
