@@ -41,9 +41,13 @@ def info_nce(query: Tensor, positive: Tensor, negatives: Tensor, temperature: fl
     """-log exp(q·k+/τ) / (exp(q·k+/τ) + Σ exp(q·k-/τ)), averaged over rows (paper eq. 2).
 
     query, positive: (M, D) unit vectors; negatives: (D, K) unit vectors shared by every row.
+    The logits are computed in float32 even under bfloat16 autocast: with τ = 0.2 and tens of
+    thousands of negatives, bfloat16's 8-bit mantissa would blur them.
     """
+    query, positive, negatives = query.float(), positive.float(), negatives.float()
     positive_logit = (query * positive).sum(dim=1, keepdim=True)
-    negative_logits = query @ negatives
+    with torch.autocast(query.device.type, enabled=False):
+        negative_logits = query @ negatives
     logits = torch.cat([positive_logit, negative_logits], dim=1) / temperature
     return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=logits.device))
 
