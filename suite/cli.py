@@ -59,6 +59,15 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if any(row.status == "invalid" for row in rows) else 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from suite.export import export
+
+    report = export(args.checkpoint, args.to, args.out, expected_format=args.format, trust=args.trust)
+    print(report)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m suite",
@@ -100,6 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
     check = data_verbs.add_parser("check", help="one row per dataset: valid / missing / invalid, and the fix")
     check.add_argument("--root", type=Path, help="check a SynthHuman tree instead of the configured roots")
     check.set_defaults(run=_check)
+
+    from suite.baselines.importers import FORMATS
+    from suite.export import TARGETS
+
+    export = verbs.add_parser("export", help="a pre-trained backbone as a torchvision or mmpose checkpoint")
+    export.add_argument(
+        "checkpoint", type=Path, help="ours, or an official MoCo/LiftedCL/ReSim/PixPro/DenseCL file"
+    )
+    export.add_argument("--to", choices=TARGETS, required=True)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--format", choices=FORMATS, help="the checkpoint's format (default: detected)")
+    export.add_argument(
+        "--trust", action="store_true", help="allow Python objects in the file (only for files you trust)"
+    )
+    export.set_defaults(run=_export)
     return parser
 
 

@@ -127,3 +127,15 @@ def test_export_refuses_bad_targets_and_overwriting_its_input(tmp_path):
         export(tmp_path / "absent.pth", "mmpose", tmp_path / "out.pth")
     assert error.value.path == tmp_path / "absent.pth"
     assert not (tmp_path / "out.pth").exists()
+
+
+def test_export_verb_prints_the_load_report_and_writes_the_file(tmp_path, capsys):
+    from suite.cli import main
+
+    source = tmp_path / "supervised.pth"
+    torch.save(torchvision.models.resnet18().state_dict(), source)
+    out = tmp_path / "backbone.pth"
+    assert main(["export", str(source), "--to", "torchvision", "--out", str(out)]) == 0
+    assert "LOAD REPORT" in capsys.readouterr().out
+    missing = torchvision.models.resnet18().load_state_dict(torch.load(out, weights_only=True), strict=False)
+    assert set(missing.missing_keys) == {"fc.weight", "fc.bias"} and not missing.unexpected_keys
