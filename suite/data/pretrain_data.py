@@ -1,0 +1,166 @@
+"""The pre-training datasets: images from one of three sources, each turned into two augmented views.
+
+Sources, recognised by pretrain_dataset(path):
+
+- COCO human crops written by `python -m suite data crops` (crops/ and index.json, appendix A);
+- an ImageFolder tree, <path>/train/<class>/<image> (ImageNet and the generic set);
+- a flat folder, <path>/train/<image> as the official LiftedCL code reads it, or <path>/<image>.
+
+An item is (view1, view2, geometry1, geometry2, index) with augmentation keyed by (seed, epoch,
+index); collate() stacks items into a ViewBatch. EpochSampler deals each process its share of a
+permutation drawn from (seed, epoch) and can start an epoch part-way, for resuming.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, Sampler
+
+from suite.data import generic
+from suite.data.images import read_image
+from suite.data.validate import describe, listing, read_json, require_keys
+from suite.data.views import TwoViewAugment
+from suite.errors import DatasetError
+from suite.pretrain.method import ViewBatch
+
+CROPS_INDEX = "index.json"
+CROPS_FOLDER = "crops"
+CROPS_FIX = "run python -m suite data crops --coco ROOT --out DIR"
+TRAIN_FOLDER = "train"
+SOURCES_HELP = (
+    "point at a COCO crops folder (index.json + crops/), an ImageFolder root (train/<class>/<image>), "
+    "or a flat image folder (train/<image>)"
+)
+
+Item = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]
+
+
+class ViewDataset(Dataset):
+    """Images (paths) -> two views each; call set_epoch(e) before each epoch's DataLoader iterator.
+
+    The epoch reaches workers with the dataset copy made when the iterator starts, so use
+    persistent_workers=False (the DataLoader default).
+    """
+
+    def __init__(self, files: Sequence[Path], augment: TwoViewAugment, seed: int, source: str) -> None:
+        self.files = tuple(files)
+        self.augment = augment
+        self.seed = seed
+        self.source = source  # "crops", "imagefolder" or "flat"
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> Item:
+        image = Image.fromarray(read_image(self.files[index]))  # RGB whatever the file's mode
+        return (*self.augment(image, self.seed, self.epoch, index), index)  # type: ignore[return-value]
+
+
+def collate(items: Sequence[Item]) -> ViewBatch:
+    """Stack dataset items into the trainer's ViewBatch."""
+    view1, view2, geometry1, geometry2, index = zip(*items, strict=True)
+    return ViewBatch(
+        views=(torch.stack(view1), torch.stack(view2)),
+        geometry=(torch.stack(geometry1), torch.stack(geometry2)),
+        index=torch.tensor(index, dtype=torch.long),
+    )
+
+
+def pretrain_dataset(path: str | Path, augment: TwoViewAugment, seed: int) -> ViewDataset:
+    """The dataset at path, whichever of the three sources it is (see the module docstring)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DatasetError("pre-training data folder not found", path, SOURCES_HELP)
+    if (path / CROPS_INDEX).exists() or (path / CROPS_FOLDER).is_dir():
+        return ViewDataset(crop_files(path), augment, seed, "crops")
+    train = path / TRAIN_FOLDER
+    if train.is_dir() and any(child.is_dir() for child in train.iterdir()):
+        samples = generic.read_split(path, TRAIN_FOLDER).samples
+        return ViewDataset([file for file, _ in samples], augment, seed, "imagefolder")
+    for folder in (train, path):
+        files = image_files(folder)
+        if files:
+            return ViewDataset(files, augment, seed, "flat")
+    found = listing(path) + (f"; {TRAIN_FOLDER}/ holds {listing(train)}" if train.is_dir() else "")
+    raise DatasetError(f"not a pre-training image source (found {found})", path, SOURCES_HELP)
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The images directly in a folder (ImageFolder's suffixes), sorted by name."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in generic.IMAGE_SUFFIXES)
+
+
+def crop_files(folder: Path) -> list[Path]:
+    """The crops listed by a finished `data crops` run, validating its index.json against crops/."""
+    index_path = folder / CROPS_INDEX
+    index = read_json(index_path, CROPS_FIX)
+    require_keys(index, ["crops"], "the crops index", index_path, CROPS_FIX)
+    entries = index["crops"]
+    if not isinstance(entries, list) or not entries:
+        what = f"'crops' is {describe(entries)}, expected a non-empty list"
+        raise DatasetError(what, index_path, CROPS_FIX)
+    for entry in entries:
+        require_keys(entry, ["file"], "a crops entry", index_path, CROPS_FIX)
+    if index.get("count", len(entries)) != len(entries):
+        what = f"says count {index['count']} but lists {len(entries)} crops"
+        raise DatasetError(what, index_path, CROPS_FIX)
+    files = [folder / entry["file"] for entry in entries]
+    present = {parent: set(os.listdir(parent)) for parent in {f.parent for f in files} if parent.is_dir()}
+    missing = [f for f in files if f.name not in present.get(f.parent, ())]
+    if missing:
+        what = f"crop listed in {CROPS_INDEX} not found ({len(missing)} of {len(files)} missing)"
+        raise DatasetError(what, missing[0], CROPS_FIX)
+    return files
+
+
+class EpochSampler(Sampler[int]):
+    """This process's share of a permutation of range(length) drawn from (seed, epoch).
+
+    Rank r takes positions r, r + world_size, ... of the permutation, as DistributedSampler does.
+    drop_last=True cuts the permutation to a multiple of world_size (every process the same count);
+    False pads it by wrapping around. set_epoch(epoch, start=k) skips this process's first k
+    indices, to resume an epoch after k samples without replaying them.
+    """
+
+    def __init__(
+        self, length: int, world_size: int = 1, rank: int = 0, seed: int = 0, drop_last: bool = True
+    ) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in [0, {world_size})")
+        if length < world_size:
+            raise ValueError(f"{length} samples cannot be shared by {world_size} processes")
+        self.length, self.world_size, self.rank, self.seed = length, world_size, rank, seed
+        self.drop_last = drop_last
+        self.per_rank = length // world_size if drop_last else math.ceil(length / world_size)
+        self.epoch, self.start = 0, 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        if not 0 <= start <= self.per_rank:
+            raise ValueError(f"start {start} is not in [0, {self.per_rank}]")
+        self.epoch, self.start = epoch, start
+
+    def indices(self) -> list[int]:
+        """This process's whole share for the current epoch, before skipping `start`."""
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.length).tolist()
+        total = self.per_rank * self.world_size
+        order = (order * math.ceil(total / self.length))[:total]
+        return order[self.rank :: self.world_size]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices()[self.start :])
+
+    def __len__(self) -> int:
+        return self.per_rank - self.start
