@@ -59,6 +59,35 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if any(row.status == "invalid" for row in rows) else 0
 
 
+def _pretrain(args: argparse.Namespace) -> int:
+    from suite.pretrain.run import pretrain
+
+    changes = dict(setting.split("=", 1) for setting in args.set)
+    checkpoint = pretrain(
+        args.method,
+        args.data,
+        args.profile,
+        args.out,
+        init=args.init,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        resume=args.resume,
+        changes={key: _literal(value) for key, value in changes.items()},
+    )
+    print(f"checkpoint: {checkpoint}")
+    return 0
+
+
+def _literal(text: str):
+    """A --set value: a Python literal if it parses as one (numbers, booleans, None), else the string."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def _export(args: argparse.Namespace) -> int:
     from suite.export import export
 
@@ -109,6 +138,26 @@ def build_parser() -> argparse.ArgumentParser:
     check = data_verbs.add_parser("check", help="one row per dataset: valid / missing / invalid, and the fix")
     check.add_argument("--root", type=Path, help="check a SynthHuman tree instead of the configured roots")
     check.set_defaults(run=_check)
+
+    pretrain = verbs.add_parser("pretrain", help="pre-train a backbone with a registered method")
+    pretrain.add_argument("--method", required=True, help="liftedcl, moco-v2, densecl, pixpro, or yours")
+    pretrain.add_argument(
+        "--data", type=Path, required=True, help="ImageFolder tree, COCO crops folder, or flat image folder"
+    )
+    pretrain.add_argument("--profile", default="paper", choices=("paper", "demo"))
+    pretrain.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, logs, figures)")
+    pretrain.add_argument("--init", type=Path, help="start the backbone from this checkpoint (stage II)")
+    pretrain.add_argument("--max-steps", type=int, help="stop after N steps (same schedule)")
+    pretrain.add_argument("--seed", type=int, default=0)
+    pretrain.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    pretrain.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one of the method's settings, e.g. --set losses=inv+equiv or --set queue_size=65536",
+    )
+    pretrain.set_defaults(run=_pretrain)
 
     from suite.baselines.importers import FORMATS
     from suite.export import TARGETS

@@ -54,7 +54,8 @@ class StepOutput:
 
 @dataclass(frozen=True)
 class OptimSpec:
-    """SGD settings of one parameter group; schedule 'cosine' (to 0 over the run) or 'constant'."""
+    """SGD settings of one parameter group. schedule: 'cosine' decays to 0 over the run once per epoch,
+    as the official codes do; 'cosine_per_step' every step; 'constant' never."""
 
     lr: float = 0.03
     momentum: float = 0.9
@@ -78,6 +79,7 @@ class Method(nn.Module):
     Config: ClassVar[type]
     shuffle_bn: ClassVar[bool] = False  # keys encoded with MoCo's shuffle BN when world size > 1
     sync_bn: ClassVar[bool] = False  # BatchNorm converted to SyncBatchNorm when world size > 1
+    augmentation: ClassVar[str] = "mocov2"  # the two-view pipeline (suite.data.views.PIPELINES)
 
     def __init__(self, backbone: BackboneFactory, config) -> None:
         super().__init__()

@@ -1,0 +1,99 @@
+"""`python -m suite pretrain`: build a registered method at a profile's scale and train it on a dataset.
+
+Stage II of the paper's two-stage recipe is a second run with --init pointing at stage I's
+checkpoint (ours or any official one: it goes through the importers). Each run also draws
+the real skeletons of the kinematic prior (Figure 7) and, for methods that lift, the skeletons
+lifted from a few images (Figures 5 and 8).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from suite.data.kinematic_prior import sample_skeletons
+from suite.data.pretrain_data import pretrain_dataset
+from suite.data.views import TwoViewAugment, augment_options
+from suite.errors import SuiteError
+from suite.figures import lifted_skeletons, skeleton_grid
+from suite.models.backbone import ResNetTrunk
+from suite.pretrain.method import METHODS, Method
+from suite.profiles import PretrainProfile, pretrain_profile
+
+FIGURE_IMAGES = 4  # images whose lifted skeletons are drawn
+FIGURE_SKELETONS = 24  # real skeletons drawn
+
+
+def registered_methods() -> dict[str, type[Method]]:
+    """Every method, once the modules that register them are imported."""
+    import suite.baselines
+    import suite.pretrain.liftedcl  # noqa: F401
+
+    return METHODS
+
+
+def build_method(name: str, profile: PretrainProfile, **changes) -> Method:
+    """The method `name` with its paper defaults, the profile's overrides and any explicit changes."""
+    methods = registered_methods()
+    if name not in methods:
+        raise SuiteError(f"unknown method {name!r}", fix=f"use one of {', '.join(sorted(methods))}")
+    cls = methods[name]
+    fields = {field.name for field in dataclasses.fields(cls.Config)}
+    overrides = {key: value for key, value in profile.overrides_for(name).items() if key in fields}
+    unknown = sorted(set(changes) - fields)
+    if unknown:
+        raise SuiteError(f"{name} has no settings {unknown}", fix=f"use some of {sorted(fields)}")
+    config = cls.Config(**{**overrides, **changes})
+    return cls(lambda: ResNetTrunk(profile.arch, init=config.init), config)
+
+
+def pretrain(
+    method: str,
+    data: Path,
+    profile: str,
+    out: Path,
+    *,
+    init: Path | None = None,
+    max_steps: int | None = None,
+    seed: int = 0,
+    resume: bool = False,
+    changes: dict | None = None,
+) -> Path:
+    from suite.baselines.importers import import_backbone
+    from suite.pretrain.trainer import train
+
+    settings = pretrain_profile(profile)
+    torch.manual_seed(seed)  # the initial weights follow --seed
+    model = build_method(method, settings, **(changes or {}))
+    augment = TwoViewAugment(augment_options(model.augmentation, settings.image_size))
+    dataset = pretrain_dataset(data, augment, seed)
+    backbone = None
+    if init is not None:
+        backbone, report = import_backbone(init)
+        print(report)
+    checkpoint = train(
+        model, dataset, settings, out, seed=seed, max_steps=max_steps, resume=resume, init=backbone
+    )
+    draw_figures(model, dataset, out, seed)
+    return checkpoint
+
+
+def draw_figures(model: Method, dataset, out: Path, seed: int) -> None:
+    """Figure 7 (real skeletons) and, for a lifting method, Figures 5/8 (lifted skeletons)."""
+    skeleton_grid(
+        sample_skeletons(FIGURE_SKELETONS, seed),
+        out / "figures" / "real_skeletons.png",
+        title="Real skeletons",
+    )
+    if not hasattr(model, "lift"):
+        return
+    items = [dataset[i] for i in range(min(FIGURE_IMAGES, len(dataset)))]
+    views = torch.stack([item[0] for item in items])
+    model.eval()
+    skeletons = model.lift(views.to(next(model.parameters()).device)).cpu().numpy()
+    mean, std = np.array(dataset.augment.options.mean), np.array(dataset.augment.options.std)
+    images = ((views.permute(0, 2, 3, 1).numpy() * std + mean).clip(0, 1) * 255).astype(np.uint8)
+    lifted_skeletons(images, skeletons, out / "figures" / "lifted_skeletons.png", title="Lifted skeletons")
