@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--init", type=Path, help="start the backbone from this checkpoint (stage II)")
     pretrain.add_argument("--max-steps", type=int, help="stop after N steps (same schedule)")
     pretrain.add_argument("--seed", type=int, default=0)
-    pretrain.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    pretrain.add_argument("--resume", action="store_true", help="continue from the last checkpoint, if any")
     pretrain.add_argument(
         "--set",
         action="append",

@@ -63,6 +63,7 @@ def pretrain(
     changes: dict | None = None,
 ) -> Path:
     from suite.baselines.importers import import_backbone
+    from suite.pretrain.checkpoint import latest
     from suite.pretrain.trainer import train
 
     settings = pretrain_profile(profile)
@@ -70,8 +71,11 @@ def pretrain(
     model = build_method(method, settings, **(changes or {}))
     augment = TwoViewAugment(augment_options(model.augmentation, settings.image_size))
     dataset = pretrain_dataset(data, augment, seed)
+    if resume and latest(out) is None:
+        print(f"no checkpoint in {out} yet: starting from step 0")
+        resume = False
     backbone = None
-    if init is not None:
+    if init is not None and not resume:
         backbone, report = import_backbone(init)
         print(report)
     checkpoint = train(
