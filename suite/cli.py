@@ -72,6 +72,8 @@ def _pretrain(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         seed=args.seed,
         resume=args.resume,
+        variant=args.variant,
+        batch_size=args.batch_size,
         changes={key: _literal(value) for key, value in changes.items()},
     )
     print(f"checkpoint: {checkpoint}")
@@ -149,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--init", type=Path, help="start the backbone from this checkpoint (stage II)")
     pretrain.add_argument("--max-steps", type=int, help="stop after N steps (same schedule)")
     pretrain.add_argument("--seed", type=int, default=0)
+    pretrain.add_argument("--batch-size", type=int, help="global batch (default: the profile's)")
+    pretrain.add_argument(
+        "--variant",
+        help="a named variant of the method's settings, e.g. liftedcl's 'official'",
+    )
     pretrain.add_argument("--resume", action="store_true", help="continue from the last checkpoint, if any")
     pretrain.add_argument(
         "--set",

@@ -54,3 +54,17 @@ def test_resume_is_bit_identical(name, images, tmp_path):
     assert straight["step"] == resumed["step"] == STEPS
     for key in ("model", "optimizers", "backbone", "rng"):
         assert_identical(straight[key], resumed[key], key)
+
+
+def test_variants_and_settings_are_checked():
+    from suite.errors import SuiteError
+
+    official = build_method("liftedcl", TINY, "official", real_skeletons=None)
+    assert (official.config.variant, official.config.alignment) == ("official", "official")
+    assert official.config.queue_size == 16  # the profile still scales the queues
+    with pytest.raises(SuiteError, match="no variant"):
+        build_method("moco-v2", TINY, "official")
+    with pytest.raises(SuiteError, match="no settings"):
+        build_method("moco-v2", TINY, losses="inv")
+    with pytest.raises(SuiteError, match="unknown method"):
+        build_method("simclr", TINY)

@@ -35,8 +35,9 @@ def registered_methods() -> dict[str, type[Method]]:
     return METHODS
 
 
-def build_method(name: str, profile: PretrainProfile, **changes) -> Method:
-    """The method `name` with its paper defaults, the profile's overrides and any explicit changes."""
+def build_method(name: str, profile: PretrainProfile, variant: str | None = None, **changes) -> Method:
+    """The method `name` with its paper defaults (or a named variant's, e.g. LiftedCL's "official"),
+    the profile's overrides and any explicit changes."""
     methods = registered_methods()
     if name not in methods:
         raise SuiteError(f"unknown method {name!r}", fix=f"use one of {', '.join(sorted(methods))}")
@@ -46,7 +47,12 @@ def build_method(name: str, profile: PretrainProfile, **changes) -> Method:
     unknown = sorted(set(changes) - fields)
     if unknown:
         raise SuiteError(f"{name} has no settings {unknown}", fix=f"use some of {sorted(fields)}")
-    config = cls.Config(**{**overrides, **changes})
+    if variant is not None and not callable(getattr(cls.Config, variant, None)):
+        raise SuiteError(
+            f"{name} has no variant {variant!r}", fix="leave --variant out for the paper's settings"
+        )
+    make = cls.Config if variant is None else getattr(cls.Config, variant)
+    config = make(**{**overrides, **changes})
     return cls(lambda: ResNetTrunk(profile.arch, init=config.init), config)
 
 
@@ -60,6 +66,8 @@ def pretrain(
     max_steps: int | None = None,
     seed: int = 0,
     resume: bool = False,
+    variant: str | None = None,
+    batch_size: int | None = None,
     changes: dict | None = None,
 ) -> Path:
     from suite.baselines.importers import import_backbone
@@ -67,8 +75,10 @@ def pretrain(
     from suite.pretrain.trainer import train
 
     settings = pretrain_profile(profile)
+    if batch_size is not None:
+        settings = dataclasses.replace(settings, batch_size=batch_size)
     torch.manual_seed(seed)  # the initial weights follow --seed
-    model = build_method(method, settings, **(changes or {}))
+    model = build_method(method, settings, variant, **(changes or {}))
     augment = TwoViewAugment(augment_options(model.augmentation, settings.image_size))
     dataset = pretrain_dataset(data, augment, seed)
     if resume and latest(out) is None:
