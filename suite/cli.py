@@ -90,6 +90,16 @@ def _literal(text: str):
         return text
 
 
+def _eval(args: argparse.Namespace) -> int:
+    import json
+
+    from suite.evaluate.mpjpe import evaluate_files
+
+    result = evaluate_files(args.metric, args.pred, args.gt)
+    print(json.dumps(result) if args.json else f"{args.metric.upper()}: {next(iter(result.values())):.2f} mm")
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from suite.export import export
 
@@ -165,6 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="change one of the method's settings, e.g. --set losses=inv+equiv or --set queue_size=65536",
     )
     pretrain.set_defaults(run=_pretrain)
+
+    from suite.evaluate.mpjpe import METRICS
+
+    evaluate = verbs.add_parser("eval", help="metrics on your own prediction files")
+    evaluate.add_argument("metric", choices=sorted(METRICS), help="MPJPE, or after Procrustes alignment")
+    evaluate.add_argument("--pred", type=Path, required=True, help="(N, J, 3) .npy, millimetres")
+    evaluate.add_argument("--gt", type=Path, required=True, help="(N, J, 3) .npy, millimetres")
+    evaluate.add_argument("--json", action="store_true", help='print {"mpjpe": ...} / {"pa_mpjpe": ...}')
+    evaluate.set_defaults(run=_eval)
 
     from suite.baselines.importers import FORMATS
     from suite.export import TARGETS
