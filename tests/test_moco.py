@@ -49,7 +49,7 @@ def test_registered_with_official_defaults():
     shapes = [tuple(p.shape) for p in model.encoder_q.head.parameters()]
     assert shapes == [(512, 512), (512,), (128, 512), (128,)]
     with pytest.raises(ValueError, match="init"):
-        MoCoConfig(init="nope")
+        make(MoCoConfig(init="nope"))
 
 
 def test_loss_is_eq_2_by_hand_and_keys_are_enqueued_after():

@@ -5,6 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+import torchvision
 from test_trainer import assert_identical
 
 from suite.data.pretrain_data import pretrain_dataset
@@ -68,3 +69,20 @@ def test_variants_and_settings_are_checked():
         build_method("moco-v2", TINY, losses="inv")
     with pytest.raises(SuiteError, match="unknown method"):
         build_method("simclr", TINY)
+
+
+@pytest.mark.parametrize("name", SUITE_METHODS)
+def test_initial_weights_start_the_backbone_and_its_momentum_copies(name):
+    from suite.errors import SuiteError
+    from suite.models.backbone import ResNetTrunk
+
+    torch.manual_seed(1)
+    weights = torchvision.models.resnet18().state_dict()  # with fc, as torchvision gives it
+    method = build_method(name, TINY, weights=weights)
+    trunks = [module for module in method.modules() if isinstance(module, ResNetTrunk)]
+    assert method.backbone() in trunks and len(trunks) >= 2  # the online trunk and its momentum copy
+    for trunk in trunks:
+        for key, value in trunk.state_dict().items():
+            assert torch.equal(value, weights[key]), key
+    with pytest.raises(SuiteError, match="does not fit a resnet18"):
+        build_method(name, TINY, weights=torchvision.models.resnet50().state_dict())

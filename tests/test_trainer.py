@@ -320,16 +320,6 @@ def test_resume_refuses_another_run_and_start_refuses_a_used_folder(straight, tm
         run(tmp_path, resume=True)
 
 
-def test_init_loads_the_backbone_and_its_momentum_copy(tmp_path):
-    torch.manual_seed(1)
-    init = torchvision.models.resnet18().state_dict()  # with fc, as torchvision gives it
-    run(tmp_path, init=init, max_steps=0)
-    saved = checkpoint.load(tmp_path / "checkpoint.pt")
-    assert saved["step"] == 0
-    for key, value in saved["backbone"].items():
-        assert torch.equal(value, init[key]) and torch.equal(saved["model"][f"trunk_k.{key}"], init[key])
-
-
 def test_real_views_and_sampler_resume_bit_identically(tmp_path, monkeypatch):
     """suite.data.pretrain_data on a tiny generic set, with the real EpochSampler and its start."""
     from suite.data.pretrain_data import pretrain_dataset

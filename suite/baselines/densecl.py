@@ -28,7 +28,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from suite.models.backbone import INITS
 from suite.pretrain.contrastive import Queue, info_nce, momentum_copy, momentum_update
 from suite.pretrain.distributed import shuffled_forward
 from suite.pretrain.method import BackboneFactory, Method, OptimSpec, StepOutput, ViewBatch, register
@@ -43,10 +42,6 @@ class DenseCLConfig:
     momentum: float = 0.999  # m, constant
     loss_lambda: float = 0.5  # λ on L_r, 1 − λ on L_q
     init: str = "densecl"  # suite.models.backbone.INITS key of the official trunk
-
-    def __post_init__(self) -> None:
-        if self.init not in INITS:
-            raise ValueError(f"init {self.init!r}: use one of {sorted(INITS)}")
 
 
 class Neck(nn.Module):
@@ -78,9 +73,7 @@ class Encoder(nn.Module):
 
     def __init__(self, trunk: nn.Module, config: DenseCLConfig) -> None:
         super().__init__()
-        channels = getattr(trunk, "num_channels", None)
-        if channels is None:
-            raise TypeError("DenseCL's backbone needs num_channels (suite.models.backbone.ResNetTrunk)")
+        channels = trunk.num_channels
         self.trunk = trunk
         self.neck = Neck(channels, config.hidden_dim, config.dim)
 
@@ -114,8 +107,6 @@ class DenseCL(Method):
     name: ClassVar[str] = "densecl"
     Config: ClassVar[type] = DenseCLConfig
     shuffle_bn: ClassVar[bool] = True
-    sync_bn: ClassVar[bool] = False
-    augmentation: ClassVar[str] = "mocov2"
 
     def __init__(self, backbone: BackboneFactory, config: DenseCLConfig) -> None:
         super().__init__(backbone, config)

@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from suite.models.backbone import INITS
 from suite.pretrain.contrastive import Queue, info_nce, momentum_copy, momentum_update
 from suite.pretrain.distributed import shuffled_forward
 from suite.pretrain.method import BackboneFactory, Method, OptimSpec, StepOutput, ViewBatch, register
@@ -40,19 +39,13 @@ class MoCoConfig:
     momentum: float = 0.999  # m, constant
     init: str = "torchvision"  # suite.models.backbone.INITS key of the official trunk
 
-    def __post_init__(self) -> None:
-        if self.init not in INITS:
-            raise ValueError(f"init {self.init!r}: use one of {sorted(INITS)}")
-
 
 class Encoder(nn.Module):
     """f: backbone, global average pooling and the v2 MLP head, L2-normalised output."""
 
     def __init__(self, trunk: nn.Module, dim: int) -> None:
         super().__init__()
-        channels = getattr(trunk, "num_channels", None)
-        if channels is None:
-            raise TypeError("MoCo's backbone needs num_channels (suite.models.backbone.ResNetTrunk)")
+        channels = trunk.num_channels
         self.trunk = trunk
         # torchvision's fc (C → d) with `--mlp`: Linear(C, C) → ReLU → fc, no BN
         self.head = nn.Sequential(
@@ -68,8 +61,6 @@ class MoCo(Method):
     name: ClassVar[str] = "moco-v2"
     Config: ClassVar[type] = MoCoConfig
     shuffle_bn: ClassVar[bool] = True
-    sync_bn: ClassVar[bool] = False
-    augmentation: ClassVar[str] = "mocov2"
 
     def __init__(self, backbone: BackboneFactory, config: MoCoConfig) -> None:
         super().__init__(backbone, config)

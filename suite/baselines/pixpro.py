@@ -31,7 +31,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from suite.models.backbone import INITS
 from suite.pretrain.contrastive import momentum_copy, momentum_update
 from suite.pretrain.method import BackboneFactory, Method, OptimSpec, StepOutput, ViewBatch, register
 
@@ -44,10 +43,6 @@ class PixProConfig:
     gamma: float = 2.0  # γ, sharpness of the similarity (`--pixpro-p 2`; the argparse default is 1)
     pos_ratio: float = 0.7  # T, the distance threshold in bins (`--pixpro-pos-ratio`)
     init: str = "pixpro"  # suite.models.backbone.INITS key of the official trunk
-
-    def __post_init__(self) -> None:
-        if self.init not in INITS:
-            raise ValueError(f"init {self.init!r}: use one of {sorted(INITS)}")
 
 
 def momentum_at(progress: float, m0: float) -> float:
@@ -134,16 +129,13 @@ def pixel_loss(y: Tensor, target: Tensor, mask: Tensor) -> Tensor:
 class PixPro(Method):
     name: ClassVar[str] = "pixpro"
     Config: ClassVar[type] = PixProConfig
-    shuffle_bn: ClassVar[bool] = False
     sync_bn: ClassVar[bool] = True
     augmentation: ClassVar[str] = "byol"  # the scripts' `--aug BYOL`, asymmetric, crop scale 0.08
 
     def __init__(self, backbone: BackboneFactory, config: PixProConfig) -> None:
         super().__init__(backbone, config)
         self.encoder = backbone()
-        channels = getattr(self.encoder, "num_channels", None)
-        if channels is None:
-            raise TypeError("PixPro's backbone needs num_channels (suite.models.backbone.ResNetTrunk)")
+        channels = self.encoder.num_channels
         self.projector = projector(channels, config.hidden_dim, config.dim)
         self.value_transform = nn.Conv2d(config.dim, config.dim, 1)  # g, no momentum copy
         self.encoder_k = momentum_copy(self.encoder)  # θ' ← θ at the start

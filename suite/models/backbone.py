@@ -9,6 +9,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
+from suite.errors import SuiteError
+
 ARCHS = {
     "resnet18": (BasicBlock, (2, 2, 2, 2)),
     "resnet34": (BasicBlock, (3, 4, 6, 3)),
@@ -26,9 +28,15 @@ INITS = {
 
 
 class ResNetTrunk(ResNet):
-    """A ResNet whose forward returns the C5 feature map (N, C, H/32, W/32)."""
+    """A ResNet whose forward returns the C5 feature map (N, C, H/32, W/32).
 
-    def __init__(self, arch: str, init: str = "torchvision") -> None:
+    weights: a torchvision ResNet state dict (fc ignored) to start from instead of the random init,
+    e.g. stage I's backbone for stage II; a method's momentum copies then start from it too.
+    """
+
+    def __init__(
+        self, arch: str, init: str = "torchvision", weights: dict[str, Tensor] | None = None
+    ) -> None:
         if arch not in ARCHS or init not in INITS:
             raise ValueError(f"unknown arch {arch!r} or init {init!r}: use {sorted(ARCHS)}, {sorted(INITS)}")
         block, layers = ARCHS[arch]
@@ -41,6 +49,15 @@ class ResNetTrunk(ResNet):
             for module in self.modules():
                 if isinstance(module, nn.Conv2d):
                     nn.init.kaiming_normal_(module.weight, mode=fan_mode, nonlinearity="relu")
+        if weights is not None:
+            state = {key: value for key, value in weights.items() if not key.startswith("fc.")}
+            try:
+                self.load_state_dict(state)
+            except RuntimeError as error:
+                raise SuiteError(
+                    f"the initial backbone does not fit a {arch}: {str(error)[:400]}",
+                    fix="give a torchvision ResNet state dict of the profile's architecture",
+                ) from error
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import torch
 from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from suite.models.backbone import ResNetTrunk
 
 
 @dataclass
@@ -69,7 +72,7 @@ class Stepper(Protocol):
     def step(self, loss: Tensor) -> None: ...
 
 
-BackboneFactory = Callable[[], nn.Module]
+BackboneFactory = Callable[[], "ResNetTrunk"]  # a fresh trunk with its num_channels
 
 
 class Method(nn.Module):

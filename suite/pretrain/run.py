@@ -35,9 +35,11 @@ def registered_methods() -> dict[str, type[Method]]:
     return METHODS
 
 
-def build_method(name: str, profile: PretrainProfile, variant: str | None = None, **changes) -> Method:
+def build_method(
+    name: str, profile: PretrainProfile, variant: str | None = None, weights: dict | None = None, **changes
+) -> Method:
     """The method `name` with its paper defaults (or a named variant's, e.g. LiftedCL's "official"),
-    the profile's overrides and any explicit changes."""
+    the profile's overrides and any explicit changes; its backbone starts from `weights` if given."""
     methods = registered_methods()
     if name not in methods:
         raise SuiteError(f"unknown method {name!r}", fix=f"use one of {', '.join(sorted(methods))}")
@@ -53,7 +55,7 @@ def build_method(name: str, profile: PretrainProfile, variant: str | None = None
         )
     make = cls.Config if variant is None else getattr(cls.Config, variant)
     config = make(**{**overrides, **changes})
-    return cls(lambda: ResNetTrunk(profile.arch, init=config.init), config)
+    return cls(lambda: ResNetTrunk(profile.arch, init=config.init, weights=weights), config)
 
 
 def pretrain(
@@ -77,20 +79,18 @@ def pretrain(
     settings = pretrain_profile(profile)
     if batch_size is not None:
         settings = dataclasses.replace(settings, batch_size=batch_size)
-    torch.manual_seed(seed)  # the initial weights follow --seed
-    model = build_method(method, settings, variant, **(changes or {}))
-    augment = TwoViewAugment(augment_options(model.augmentation, settings.image_size))
-    dataset = pretrain_dataset(data, augment, seed)
     if resume and latest(out) is None:
         print(f"no checkpoint in {out} yet: starting from step 0")
         resume = False
     backbone = None
-    if init is not None and not resume:
+    if init is not None and not resume:  # a resumed run takes its weights from its checkpoint
         backbone, report = import_backbone(init)
         print(report)
-    checkpoint = train(
-        model, dataset, settings, out, seed=seed, max_steps=max_steps, resume=resume, init=backbone
-    )
+    torch.manual_seed(seed)  # the initial weights follow --seed
+    model = build_method(method, settings, variant, backbone, **(changes or {}))
+    augment = TwoViewAugment(augment_options(model.augmentation, settings.image_size))
+    dataset = pretrain_dataset(data, augment, seed)
+    checkpoint = train(model, dataset, settings, out, seed=seed, max_steps=max_steps, resume=resume)
     draw_figures(model, dataset, out, seed)
     return checkpoint
 

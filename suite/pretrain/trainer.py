@@ -100,12 +100,10 @@ def train(
     seed: int,
     max_steps: int | None = None,
     resume: bool = False,
-    init: dict[str, Tensor] | None = None,
     device: str | None = None,
 ) -> Path:
     """Pre-train `method` on `data` in the folder `out`; returns the final checkpoint.
 
-    init: a torchvision ResNet state dict to start the backbone from (stage II); ignored on resume.
     resume: continue from out/checkpoint.pt, which must come from the same method, config,
     profile, seed and number of processes.
     """
@@ -129,8 +127,6 @@ def train(
             out,
             fix="resume it, or delete the folder to start over",
         )
-    if saved is None and init is not None:
-        _load_init(method, init)
     method = _place(method, profile, process)
     steppers = _steppers(method, profile.optim)
     step = 0
@@ -221,27 +217,6 @@ def _seed_everything(seed: int, rank: int) -> None:
     torch.manual_seed(value)
     np.random.seed(value)  # noqa: NPY002  (the global state is what a checkpoint keeps)
     random.seed(value)
-
-
-def _load_init(method: Method, init: dict[str, Tensor]) -> None:
-    """Start the backbone from a torchvision state dict (fc ignored), and its momentum copies too.
-
-    Every other module of the method of the backbone's type with the same keys (the key / target
-    encoder's trunk) gets the same weights, so θ_k = θ_q at the start as the methods build them.
-    """
-    trunk = method.backbone()
-    state = {key: value for key, value in init.items() if not key.startswith("fc.")}
-    try:
-        trunk.load_state_dict(state)
-    except RuntimeError as error:
-        raise SuiteError(
-            f"the initial backbone does not fit the method's {type(trunk).__name__}: {str(error)[:400]}",
-            fix="give a torchvision ResNet state dict of the profile's architecture",
-        ) from error
-    keys = trunk.state_dict().keys()
-    for module in method.modules():
-        if module is not trunk and type(module) is type(trunk) and module.state_dict().keys() == keys:
-            module.load_state_dict(state)
 
 
 def _place(method: Method, profile: PretrainProfile, process: Process) -> Method:
