@@ -6,7 +6,7 @@ protocols run at 256 px on ResNet-50 across GPUs and at 64 px on ResNet-18 on tw
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from suite.errors import SuiteError
 from suite.pretrain.method import OptimSpec
@@ -30,30 +30,32 @@ class PretrainProfile:
         return {**self.method_overrides.get("*", {}), **self.method_overrides.get(method, {})}
 
 
-PRETRAIN_PROFILES = {
-    "paper": PretrainProfile(
-        arch="resnet50",
-        image_size=256,
-        batch_size=128,
-        epochs=200,
-        optim=OptimSpec(lr=0.03, momentum=0.9, weight_decay=1e-4, schedule="cosine"),
-        workers=8,
-        checkpoint_every=1000,
-        bf16=True,
-        channels_last=True,
-    ),
-    "demo": PretrainProfile(
-        arch="resnet18",
-        image_size=64,
-        batch_size=16,
-        epochs=2,
-        optim=OptimSpec(lr=0.03, momentum=0.9, weight_decay=1e-4, schedule="cosine"),
-        workers=0,
-        checkpoint_every=20,
-        # queues must hold at least one global batch; the demo's data has a few hundred images
-        method_overrides={"*": {"queue_size": 256}},
-    ),
-}
+PAPER = PretrainProfile(
+    arch="resnet50",
+    image_size=256,
+    batch_size=128,
+    epochs=200,
+    optim=OptimSpec(lr=0.03, momentum=0.9, weight_decay=1e-4, schedule="cosine"),
+    workers=8,
+    checkpoint_every=1000,
+    bf16=True,
+    channels_last=True,
+)
+# The same recipe at CPU scale: only sizes and budgets change.
+DEMO = replace(
+    PAPER,
+    arch="resnet18",
+    image_size=64,
+    batch_size=16,
+    epochs=2,
+    workers=0,
+    checkpoint_every=20,
+    bf16=False,
+    channels_last=False,
+    # queues must hold at least one global batch; the demo's data has a few hundred images
+    method_overrides={"*": {"queue_size": 256}},
+)
+PRETRAIN_PROFILES = {"paper": PAPER, "demo": DEMO}
 
 
 def pretrain_profile(name: str) -> PretrainProfile:

@@ -166,4 +166,4 @@ def test_crops_verb_writes_one_crop_per_person_with_keypoints_or_all_persons(syn
         index = json.loads((out / "index.json").read_text())
         assert len(index["crops"]) == expected == len(list((out / "crops").glob("*.jpg")))
         crop = read_image(out / index["crops"][0]["file"])
-        assert crop.shape == (256, 192, 3)
+        assert crop.shape == (*coco.CROP_SIZE, 3)  # (height, width) of appendix A

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,37 +16,35 @@ from suite.errors import DatasetError
 
 def read_image(path: str | Path, mode: str = "RGB") -> np.ndarray:
     """Decode a whole image (H, W, 3) uint8 RGB (mode "L": (H, W)); grayscale files become RGB."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError("image not found", path, "check the dataset root and that the image was extracted")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return np.asarray(image.convert(mode))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise DatasetError(
-            f"image is truncated or corrupt ({error})", path, "re-extract or re-download this file"
-        ) from error
+    with _decoded(path, "image", "check the dataset root and that the image was extracted") as image:
+        return np.asarray(image.convert(mode))
 
 
 def read_label_map(path: str | Path) -> np.ndarray:
     """A single-channel label PNG as (H, W) uint8, refusing colour images (a palette is kept as indices)."""
+    with _decoded(path, "label map", "check the dataset root and its segmentation folder") as image:
+        if image.mode not in ("L", "P"):
+            raise DatasetError(
+                f"label map has mode {image.mode}, expected one 8-bit channel of class ids",
+                path,
+                "use the dataset's original single-channel PNG annotations",
+            )
+        return np.asarray(image)
+
+
+@contextmanager
+def _decoded(path: str | Path, what: str, fix_missing: str) -> Iterator[Image.Image]:
+    """The fully decoded image at path, or a DatasetError naming the file (missing, truncated, corrupt)."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetError("label map not found", path, "check the dataset root and its segmentation folder")
+        raise DatasetError(f"{what} not found", path, fix_missing)
     try:
         with Image.open(path) as image:
             image.load()
-            if image.mode not in ("L", "P"):
-                raise DatasetError(
-                    f"label map has mode {image.mode}, expected one 8-bit channel of class ids",
-                    path,
-                    "use the dataset's original single-channel PNG annotations",
-                )
-            return np.asarray(image)
+            yield image
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise DatasetError(
-            f"label map is truncated or corrupt ({error})", path, "re-extract this file"
+            f"{what} is truncated or corrupt ({error})", path, "re-extract this file"
         ) from error
 
 
