@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -64,8 +65,6 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def write_image(path: str | Path, array: np.ndarray, quality: int = 90) -> None:
     """Encode (H, W, 3) RGB as JPEG or (H, W) uint8 as PNG by the file suffix, atomically."""
-    import io
-
     path = Path(path)
     buffer = io.BytesIO()
     image = Image.fromarray(np.ascontiguousarray(array))
