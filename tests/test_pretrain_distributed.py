@@ -22,12 +22,13 @@ from suite.pretrain.trainer import train
 from suite.profiles import PRETRAIN_PROFILES
 
 WORLD = 2
+QUEUE = 16
 PROFILE = replace(
     PRETRAIN_PROFILES["demo"],
     image_size=32,
     batch_size=4,
     epochs=1,
-    method_overrides={"*": {"queue_size": 16}},
+    method_overrides={"*": {"queue_size": QUEUE}},
 )
 STEPS = 3
 
@@ -55,7 +56,8 @@ def test_two_processes_hold_identical_models_and_queues(name, tmp_path):
     mp.spawn(_worker, args=(_free_port(), name, tmp_path / "images", tmp_path), nprocs=WORLD, join=True)
     states = [torch.load(tmp_path / f"rank{rank}.pt") for rank in range(WORLD)]
     queues = [key for key in states[0] if key.endswith("keys")]
-    assert queues and all(int(states[0][k.replace("keys", "pointer")]) == STEPS * 4 % 16 for k in queues)
+    pointers = [int(states[0][key.replace("keys", "pointer")]) for key in queues]
+    assert queues and pointers == [STEPS * PROFILE.batch_size % QUEUE] * len(queues)
     differing = [
         key
         for key, value in states[0].items()
