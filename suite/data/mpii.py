@@ -21,6 +21,9 @@ from suite.errors import DatasetError
 
 NUM_JOINTS = len(MPII_JOINTS)
 SC_BIAS = 0.6  # head size = head-box diagonal x SC_BIAS (MPII's PCKh)
+PIXEL_STD = 200  # MPII's scale is the person's height / PIXEL_STD pixels
+CENTER_SHIFT = 15  # HRNet moves the centre down CENTER_SHIFT x scale pixels
+SCALE_MULT = 1.25  # and enlarges the box by this
 JSON_FIX = "use the HRNet / SimpleBaseline MPII annotations (annot/{train,valid}.json)"
 GT_FIX = "use annot/gt_valid.mat from the HRNet / SimpleBaseline MPII annotations"
 
@@ -52,9 +55,17 @@ def protocol_center_scale(person: MpiiPerson) -> tuple[np.ndarray, float]:
     """
     center, scale = person.center.copy(), person.scale
     if center[0] != -1:
-        center[1] += 15 * scale
-        scale *= 1.25
+        center[1] += CENTER_SHIFT * scale
+        scale *= SCALE_MULT
     return center - 1, scale
+
+
+def person_box(person: MpiiPerson) -> np.ndarray:
+    """[x1, y1, x2, y2], 0-based: the person's square as HRNet centres it, before its enlargement (side
+    PIXEL_STD x scale about the annotated centre moved down CENTER_SHIFT x scale)."""
+    center = person.center0 + np.array([0.0, CENTER_SHIFT * person.scale])
+    half = PIXEL_STD * person.scale / 2
+    return np.concatenate([center - half, center + half])
 
 
 def read_annotations(json_path: str | Path, images_dir: str | Path | None = None) -> tuple[MpiiPerson, ...]:

@@ -1,8 +1,7 @@
-"""The trainer's checkpoints on disk: atomic writes, the latest one, and the backbone for export.
+"""The pre-training trainer's checkpoints: their content, and the backbone for export.
 
-One file, `checkpoint.pt` in the run's folder, is the latest state; it is replaced atomically
-(written under a temporary name, then renamed), so a run killed while saving leaves the previous
-checkpoint whole. Its content (a dict of tensors and plain Python values, readable with
+Files are written and read by suite.training.checkpoint (atomic, `checkpoint.pt` in the run's
+folder). The content (a dict of tensors and plain Python values, readable with
 torch.load(weights_only=True)):
 
     format "suite-pretrain", version 1, method   what it is (suite.baselines.importers reads it)
@@ -18,59 +17,24 @@ torch.load(weights_only=True)):
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import Tensor
 
-from suite.data.images import atomic_write_bytes
 from suite.errors import SuiteError
+from suite.training import checkpoint as checkpoint_file
 
 FORMAT = "suite-pretrain"
 VERSION = 1
-LATEST = "checkpoint.pt"
-
-
-def save(checkpoint: dict[str, Any], path: str | Path) -> Path:
-    """Write a checkpoint atomically: readers see the old file or the new one, never half of one."""
-    buffer = io.BytesIO()
-    torch.save(checkpoint, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-    return Path(path)
+LATEST = checkpoint_file.LATEST
+save = checkpoint_file.save
+latest = checkpoint_file.latest
 
 
 def load(path: str | Path) -> dict[str, Any]:
     """A checkpoint of ours, on the CPU; SuiteError naming the file if it is unreadable or foreign."""
-    path = Path(path)
-    if not path.is_file():
-        raise SuiteError("checkpoint file not found", path, fix="check the path, or train without resume")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise SuiteError(
-            f"cannot be read as a checkpoint, it is truncated or corrupt ({type(error).__name__}: "
-            f"{str(error)[:200]})",
-            path,
-            fix="delete it to start the run over, or restore it from a copy",
-        ) from error
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
-        found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise SuiteError(f"not a {FORMAT} checkpoint (format {found!r})", path)
-    if checkpoint.get("version") != VERSION:
-        raise SuiteError(
-            f"{FORMAT} checkpoint of version {checkpoint.get('version')!r}; this code reads {VERSION}",
-            path,
-            fix="use the version of the suite that wrote it",
-        )
-    return checkpoint
-
-
-def latest(folder: str | Path) -> Path | None:
-    """The run's latest checkpoint, or None if it has none yet."""
-    path = Path(folder) / LATEST
-    return path if path.is_file() else None
+    return checkpoint_file.load(path, FORMAT, VERSION)
 
 
 def read_backbone(path: str | Path) -> dict[str, Tensor]:

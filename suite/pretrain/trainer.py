@@ -24,25 +24,23 @@ position in the data (epoch and batches done; the sampler continues mid-epoch), 
 RNG states (torch, CUDA, numpy, python), gathered to rank 0 and saved in the one file. The data
 loader draws its worker seeds from its own generator, so the global RNG moves only with the
 training itself. On the CPU, N steps straight and K steps + resume + N − K steps give bit-identical
-weights, queues and optimiser states.
+weights, queues and optimiser states. The machinery shared with the fine-tuning trainer (the step
+loop, RNG states, the run's identity) is in suite.training.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import math
-import random
 import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from suite.errors import SuiteError
 from suite.pretrain import checkpoint
@@ -50,6 +48,8 @@ from suite.pretrain.distributed import Process, average_gradients, init_process
 from suite.pretrain.logging import RunLog
 from suite.pretrain.method import Method, OptimSpec
 from suite.profiles import PretrainProfile
+from suite.training import checkpoint as checkpoint_file
+from suite.training import loop, state
 
 SCHEDULES = ("cosine", "cosine_per_step", "constant")
 # Profile fields a resumed run may change: they do not change what is computed.
@@ -109,17 +109,12 @@ def train(
     """
     out = Path(out)
     process = init_process(device)
-    per_process = _per_process_batch(profile.batch_size, process.world_size)
-    steps_per_epoch = len(data) // profile.batch_size  # EpochSampler and the loader drop the rest
-    if steps_per_epoch == 0:
-        raise SuiteError(
-            f"the data set has {len(data)} images, fewer than one global batch of {profile.batch_size}",
-            fix="use a larger data set or a profile with a smaller batch",
-        )
+    per_process = loop.per_process_batch(profile.batch_size, process.world_size)
+    steps_per_epoch = loop.steps_per_epoch(len(data), profile.batch_size)
     total = steps_per_epoch * profile.epochs
     stop = total if max_steps is None else min(max_steps, total)
 
-    _seed_everything(seed, process.rank)
+    state.seed_everything(seed, process.rank)
     saved = _resume_state(out, method, profile, seed, process.world_size, steps_per_epoch) if resume else None
     if saved is None and checkpoint.latest(out) is not None:
         raise SuiteError(
@@ -134,15 +129,15 @@ def train(
         method.load_state_dict(saved["model"])
         for name, stepper in steppers.items():
             stepper.optimizer.load_state_dict(saved["optimizers"][name])
-        _set_rng_state(saved["rng"][process.rank], process.device)
+        state.set_rng_state(saved["rng"][process.rank], process.device)
         step = saved["step"]
-    _broadcast(method)
+    state.broadcast(method)
     if process.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        for stale in out.glob(f".{checkpoint.LATEST}.*.tmp"):  # a save killed half-way
-            stale.unlink()
+        checkpoint_file.remove_stale(out)
 
-    loader, sampler = _loader(data, per_process, process, seed, profile.workers)
+    sampler = _epoch_sampler(len(data), process.world_size, process.rank, seed)
+    loader = loop.data_loader(data, sampler, per_process, process, seed, profile.workers, _collate(data))
     memory_format = (
         torch.channels_last if _on_cuda(profile.channels_last, process) else torch.contiguous_format
     )
@@ -155,39 +150,36 @@ def train(
     last_saved = step if saved is not None else None
     log = RunLog(out, enabled=process.is_main, total=stop, start=step, description=method.name)
     method.train()
+    done = step
     try:
-        while step < stop:
-            epoch, position = divmod(step, steps_per_epoch)
-            sampler.set_epoch(epoch, start=position * per_process)
-            if hasattr(data, "set_epoch"):
-                data.set_epoch(epoch)
-            started = step
-            for batch in loader:
-                lrs = {
-                    f"lr/{name}": s.set_lr(learning_rate(s.spec, step, steps_per_epoch, profile.epochs))
-                    for name, s in steppers.items()
-                }
-                batch = batch.to(process.device, memory_format=memory_format)
-                with autocast:
-                    output = method(batch, step / total)
-                _stop_if_not_finite(output.loss, output.logs, step + 1, epoch, path, last_saved)
-                steppers["encoder"].step(output.loss)
-                extra = method.extra_steps(output, steppers)
-                step += 1
-                log.step(step, epoch, {**_floats(output.logs), **_floats(extra), **lrs})
-                if step % profile.checkpoint_every == 0 or step == stop:
-                    _save(path, method, steppers, step, steps_per_epoch, total, seed, profile, process)
-                    last_saved = step
-                    log.flush()
-                if step == stop or step % steps_per_epoch == 0:
-                    break
-            if step == started:
-                raise SuiteError(
-                    f"the data loader gave no batch in epoch {epoch} (from position {position})",
-                    fix="check the data set's length and the sampler",
-                )
-        if last_saved != step:  # a run of no steps (max_steps=0): its initial state
-            _save(path, method, steppers, step, steps_per_epoch, total, seed, profile, process)
+        batches = loop.batches(
+            loader,
+            sampler,
+            data,
+            start=done,
+            stop=stop,
+            steps_per_epoch=steps_per_epoch,
+            per_process=per_process,
+        )
+        for step, epoch, batch in batches:
+            lrs = {
+                f"lr/{name}": s.set_lr(learning_rate(s.spec, step, steps_per_epoch, profile.epochs))
+                for name, s in steppers.items()
+            }
+            batch = batch.to(process.device, memory_format=memory_format)
+            with autocast:
+                output = method(batch, step / total)
+            loop.stop_if_not_finite(output.loss, output.logs, step + 1, epoch, path, last_saved)
+            steppers["encoder"].step(output.loss)
+            extra = method.extra_steps(output, steppers)
+            done = step + 1
+            log.step(done, epoch, {**loop.floats(output.logs), **loop.floats(extra), **lrs})
+            if done % profile.checkpoint_every == 0 or done == stop:
+                _save(path, method, steppers, done, steps_per_epoch, total, seed, profile, process)
+                last_saved = done
+                log.flush()
+        if last_saved != done:  # a run of no steps (max_steps=0): its initial state
+            _save(path, method, steppers, done, steps_per_epoch, total, seed, profile, process)
     finally:
         log.close()
     if process.world_size > 1:
@@ -198,25 +190,8 @@ def train(
 # -- setup ---------------------------------------------------------------------------------------
 
 
-def _per_process_batch(batch_size: int, world_size: int) -> int:
-    if batch_size % world_size:
-        raise SuiteError(
-            f"the global batch of {batch_size} does not split evenly over {world_size} processes",
-            fix="use a number of processes (GPUs) that divides the batch size",
-        )
-    return batch_size // world_size
-
-
 def _on_cuda(wanted: bool, process: Process) -> bool:
     return wanted and process.device.type == "cuda"
-
-
-def _seed_everything(seed: int, rank: int) -> None:
-    """Seed torch, numpy and python's global RNGs from (seed, rank)."""
-    value = int(np.random.SeedSequence([seed, rank]).generate_state(1)[0])
-    torch.manual_seed(value)
-    np.random.seed(value)  # noqa: NPY002  (the global state is what a checkpoint keeps)
-    random.seed(value)
 
 
 def _place(method: Method, profile: PretrainProfile, process: Process) -> Method:
@@ -242,32 +217,8 @@ def _steppers(method: Method, encoder: OptimSpec) -> dict[str, SGDStepper]:
     return {name: SGDStepper(parameters, spec) for name, (parameters, spec) in groups.items()}
 
 
-@torch.no_grad()
-def _broadcast(method: Method) -> None:
-    """Every process starts from rank 0's parameters and buffers."""
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        for tensor in itertools.chain(method.parameters(), method.buffers()):
-            dist.broadcast(tensor.data, src=0)
-
-
-def _loader(
-    data: Dataset, per_process: int, process: Process, seed: int, workers: int
-) -> tuple[DataLoader, Any]:
-    sampler = _epoch_sampler(len(data), process.world_size, process.rank, seed)
-    loader = DataLoader(
-        data,
-        batch_size=per_process,
-        sampler=sampler,
-        collate_fn=_collate(data),
-        num_workers=workers,
-        drop_last=True,
-        pin_memory=process.device.type == "cuda",
-        generator=torch.Generator().manual_seed(seed),  # worker seeds, not from the global RNG
-    )
-    return loader, sampler
-
-
 def _epoch_sampler(length: int, world_size: int, rank: int, seed: int):
+    """Each process's share of each epoch's order (a module attribute, so tests can replace it)."""
     from suite.data.pretrain_data import EpochSampler
 
     return EpochSampler(length, world_size, rank, seed, drop_last=True)
@@ -303,71 +254,9 @@ def _resume_state(
     if path is None:
         raise SuiteError("no checkpoint to resume from", out / checkpoint.LATEST, fix="train without resume")
     saved = checkpoint.load(path)
-    now = _run_identity(method, profile, seed, world_size, spe)
     then = {**saved, "profile": {k: v for k, v in saved["profile"].items() if k not in RESUMABLE_CHANGES}}
-    differences = [
-        f"{key}: checkpoint {_diff(then.get(key), value)[0]}, now {_diff(then.get(key), value)[1]}"
-        for key, value in now.items()
-        if then.get(key) != value
-    ]
-    if differences:
-        raise SuiteError(
-            "the checkpoint is of another run: " + "; ".join(differences),
-            path,
-            fix="resume with the same method, config, profile, seed, data and number of processes, "
-            "or train in a new folder",
-        )
+    state.refuse_another_run(then, _run_identity(method, profile, seed, world_size, spe), path)
     return saved
-
-
-def _diff(then: Any, now: Any) -> tuple[Any, Any]:
-    """The differing fields of two dicts, or the two values."""
-    if isinstance(then, dict) and isinstance(now, dict):
-        keys = [k for k in then.keys() | now.keys() if then.get(k) != now.get(k)]
-        return {k: then.get(k) for k in sorted(keys)}, {k: now.get(k) for k in sorted(keys)}
-    return then, now
-
-
-def _rng_state(device: torch.device) -> dict[str, Any]:
-    _, keys, position, has_gauss, gauss = np.random.get_state()  # noqa: NPY002
-    version, internal, python_gauss = random.getstate()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-        "numpy": {
-            "keys": torch.from_numpy(keys.astype(np.int64)),
-            "position": int(position),
-            "has_gauss": int(has_gauss),
-            "gauss": float(gauss),
-        },
-        "python": {"version": version, "state": list(internal), "gauss": python_gauss},
-    }
-
-
-def _set_rng_state(state: dict[str, Any], device: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] is not None and device.type == "cuda":
-        torch.cuda.set_rng_state(state["cuda"], device)
-    numpy = state["numpy"]
-    keys = numpy["keys"].numpy().astype(np.uint32)
-    state_tuple = ("MT19937", keys, numpy["position"], numpy["has_gauss"], numpy["gauss"])
-    np.random.set_state(state_tuple)  # noqa: NPY002
-    python = state["python"]
-    random.setstate((python["version"], tuple(python["state"]), python["gauss"]))
-
-
-def _all_rng_states(process: Process) -> list[dict[str, Any]]:
-    """Every rank's RNG states, in rank order (a collective: every rank calls it)."""
-    state = _rng_state(process.device)
-    if process.world_size == 1:
-        return [state]
-    states: list[Any] = [None] * process.world_size
-    dist.all_gather_object(states, state)
-    return [_to_cpu(s) for s in states]
-
-
-def _to_cpu(state: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.cpu() if isinstance(v, Tensor) else v for k, v in state.items()}
 
 
 def _save(
@@ -381,7 +270,7 @@ def _save(
     profile: PretrainProfile,
     process: Process,
 ) -> None:
-    rng = _all_rng_states(process)
+    rng = state.all_rng_states(process)
     if not process.is_main:
         return
     epoch, position = divmod(step, steps_per_epoch)
@@ -401,29 +290,4 @@ def _save(
             "backbone": {k: v.detach().cpu() for k, v in method.backbone().state_dict().items()},
         },
         path,
-    )
-
-
-# -- each step -----------------------------------------------------------------------------------
-
-
-def _floats(scalars: dict[str, Tensor]) -> dict[str, float]:
-    return {name: float(value) for name, value in scalars.items()}
-
-
-def _stop_if_not_finite(
-    loss: Tensor, logs: dict[str, Tensor], step: int, epoch: int, path: Path, last_saved: int | None
-) -> None:
-    """SuiteError on every rank if any rank's loss is NaN or infinite (before any weight changes)."""
-    bad = (~torch.isfinite(loss.detach())).float().reshape(1)
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        dist.all_reduce(bad, op=dist.ReduceOp.MAX)
-    if not bool(bad.item()):
-        return
-    terms = ", ".join(f"{name}={float(value):.6g}" for name, value in logs.items()) or f"loss={float(loss)}"
-    where = "no checkpoint was written yet" if last_saved is None else f"{path} holds step {last_saved}"
-    raise SuiteError(
-        f"the loss is not finite at step {step} (epoch {epoch}): {terms}",
-        fix=f"training stopped before the weights changed; {where}. Lower the learning rate or check "
-        "the data, then resume or start over",
     )
