@@ -8,6 +8,8 @@ from pathlib import Path
 
 from suite.errors import SuiteError
 
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
 
 def _skeletons(args: argparse.Namespace) -> int:
     import io
@@ -74,6 +76,7 @@ def _pretrain(args: argparse.Namespace) -> int:
         resume=args.resume,
         variant=args.variant,
         batch_size=args.batch_size,
+        epochs=args.epochs,
         changes={key: _literal(value) for key, value in changes.items()},
     )
     print(f"checkpoint: {checkpoint}")
@@ -107,6 +110,119 @@ def _export(args: argparse.Namespace) -> int:
     print(report)
     print(f"wrote {args.out}")
     return 0
+
+
+def _table_plan(args: argparse.Namespace):
+    """The plan of --table at --profile in --workdir, with the extra methods' rows."""
+    from suite.plan import make_plan
+    from suite.profiles import run_profile
+    from suite.store import workdir
+    from suite.tables import table, with_extra_methods
+
+    spec = with_extra_methods(table(args.table), tuple(args.extra_method))
+    return make_plan(spec, run_profile(args.profile), workdir(args.workdir), tuple(args.seeds))
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from suite.launch import plan_states
+    from suite.show import plan_table
+
+    plan = _table_plan(args)
+    print(plan_table(plan, plan_states(plan)))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from suite.cluster import read_cluster
+    from suite.launch import default_executor, launch, plan_states
+    from suite.report import report
+    from suite.show import plan_table
+
+    plan = _table_plan(args)
+    executor = args.executor or default_executor()
+    cluster = read_cluster(args.cluster) if executor == "slurm" else None
+    print(plan_table(plan, plan_states(plan)))
+    print(f"executor: {executor}" + (f", cluster profile {cluster.path}" if cluster else ""))
+    complete = launch(plan, executor, cluster, wait=args.wait, poll_s=args.poll)
+    if executor == "slurm" and not args.wait:
+        print(
+            f"submitted; follow with `python -m suite status --table {args.table} --profile {args.profile}`"
+            f", then `python -m suite report --table {args.table} --profile {args.profile}`"
+        )
+        return 0
+    paths = report(plan, args.results)
+    print(f"wrote {', '.join(map(str, paths))}")
+    if not complete:
+        print(f"not every run finished: `python -m suite status --table {args.table}` says why")
+    return 0 if complete else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    from suite.launch import plan_states
+    from suite.show import plan_table, workdir_table
+
+    if args.table is None:
+        from suite.store import workdir
+
+        print(workdir_table(workdir(args.workdir)))
+        return 0
+    plan = _table_plan(args)
+    print(plan_table(plan, plan_states(plan), logs=True))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from suite.report import report
+
+    paths = report(_table_plan(args), args.results)
+    print(f"wrote {', '.join(map(str, paths))}")
+    return 0
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    import json
+
+    from suite.finetune.run import finetune, task_data
+
+    changes = {key: _literal(value) for key, value in (s.split("=", 1) for s in args.set)}
+    metrics = finetune(
+        args.task,
+        task_data(args.task, args.data),
+        args.profile,
+        args.out,
+        init=args.init,
+        seed=args.seed,
+        resume=True,
+        max_steps=args.max_steps,
+        changes=changes,
+    )
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _table_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--table", type=int, required=required, help="the paper's table, 1-9")
+    parser.add_argument("--profile", default="paper", choices=("paper", "demo"), help="default: paper")
+    parser.add_argument(
+        "--workdir", type=Path, help="runs and the lock (default $SUITE_WORKDIR, else ./work)"
+    )
+    parser.add_argument(
+        "--seeds", type=_seeds, default=[0], help="fine-tuning seeds, e.g. 0,1,2 (default 0): mean ± std"
+    )
+    parser.add_argument(
+        "--extra-method",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="add a row for a registered method (on COCO crops from MoCo-v2's IN weights, as LiftedCL)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--max-steps", type=int, help="stop after N steps (same schedule)")
     pretrain.add_argument("--seed", type=int, default=0)
     pretrain.add_argument("--batch-size", type=int, help="global batch (default: the profile's)")
+    pretrain.add_argument("--epochs", type=int, help="epochs of the schedule (default: the profile's)")
     pretrain.add_argument(
         "--variant",
         help="a named variant of the method's settings, e.g. liftedcl's 'official'",
@@ -175,6 +292,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="change one of the method's settings, e.g. --set losses=inv+equiv or --set queue_size=65536",
     )
     pretrain.set_defaults(run=_pretrain)
+
+    plan = verbs.add_parser("plan", help="the runs a table needs: done or to run, estimated device-hours")
+    _table_arguments(plan)
+    plan.set_defaults(run=_plan)
+
+    run = verbs.add_parser("run", help="run a table end to end: pre-train, fine-tune, evaluate, report")
+    _table_arguments(run)
+    run.add_argument(
+        "--executor",
+        choices=("slurm", "local", "debug"),
+        help="default: slurm when sbatch is reachable, else local (local and debug always wait)",
+    )
+    run.add_argument("--cluster", default="example", help="slurm/NAME.yaml or a YAML file (default: example)")
+    run.add_argument("--wait", action="store_true", help="follow the SLURM jobs to the end, then report")
+    run.add_argument("--poll", type=float, default=5.0, help="seconds between checks of the jobs (default 5)")
+    run.add_argument("--results", type=Path, default=RESULTS, help="where tableN.md goes (default results/)")
+    run.set_defaults(run=_run)
+
+    status = verbs.add_parser("status", help="each run: done / running / queued / failed, and failures' logs")
+    _table_arguments(status, required=False)
+    status.set_defaults(run=_status)
+
+    report = verbs.add_parser("report", help="write results/tableN.md and its figure from the run records")
+    _table_arguments(report)
+    report.add_argument("--results", type=Path, default=RESULTS, help="default: the repository's results/")
+    report.set_defaults(run=_report)
+
+    finetune = verbs.add_parser("finetune", help="fine-tune and evaluate a backbone on a downstream task")
+    finetune.add_argument("--task", required=True, help="h36m-3d, or another registered task")
+    finetune.add_argument(
+        "--init", type=Path, help="backbone checkpoint (any supported format); none: random"
+    )
+    finetune.add_argument(
+        "--data", type=Path, help="the task's dataset root, or a SynthHuman tree (default: suite.toml)"
+    )
+    finetune.add_argument("--profile", default="paper", choices=("paper", "demo"))
+    finetune.add_argument("--out", type=Path, required=True, help="run folder (resumes what it holds)")
+    finetune.add_argument("--seed", type=int, default=0)
+    finetune.add_argument("--max-steps", type=int, help="stop training after N steps (same schedule)")
+    finetune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a task setting")
+    finetune.set_defaults(run=_finetune)
 
     from suite.evaluate.mpjpe import METRICS
 

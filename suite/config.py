@@ -6,10 +6,18 @@
 
 Each root can also be set by an environment variable SUITE_<NAME>_ROOT (e.g. SUITE_COCO_ROOT),
 which wins over the file. A SynthHuman tree (`data synth --out DIR`) gives every root at once.
+
+    plugins = ["my_lab.methods"]   # modules imported before methods and tasks are looked up
+    [weights]                      # official checkpoints: the paper profile's stage-I ("IN") weights
+    moco-v2-in = "/ckpt/moco_v2_200ep_pretrain.pth.tar"
+
+SUITE_PLUGINS (comma-separated modules) adds plugins; SUITE_WEIGHTS_<NAME> (NAME upper-cased, "-"
+as "_", e.g. SUITE_WEIGHTS_MOCO_V2_IN) overrides one weights file.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import tomllib
 from pathlib import Path
@@ -19,6 +27,8 @@ from suite.errors import SuiteError
 
 CONFIG_NAME = "suite.toml"
 CONFIG_ENV = "SUITE_CONFIG"
+PLUGINS_ENV = "SUITE_PLUGINS"
+SECTIONS = ("datasets", "weights", "plugins")
 
 
 def env_var(dataset: str) -> str:
@@ -46,6 +56,11 @@ def read_config(path: Path | None) -> dict:
     except tomllib.TOMLDecodeError as error:
         fix = "fix the syntax; see README 'Datasets'"
         raise SuiteError(f"not valid TOML ({error})", path, fix) from error
+    unknown_sections = sorted(set(config) - set(SECTIONS))
+    if unknown_sections:
+        raise SuiteError(
+            f"unknown entries {unknown_sections}", path, f"use only {', '.join(SECTIONS)}; see README"
+        )
     datasets = config.get("datasets", {})
     unknown = sorted(set(datasets) - set(DATASETS))
     if not isinstance(datasets, dict) or unknown:
@@ -55,6 +70,49 @@ def read_config(path: Path | None) -> dict:
             f"use only these keys: {', '.join(DATASETS)}",
         )
     return config
+
+
+def _resolve(value: str, path: Path | None) -> Path:
+    """A configured path: ~ expanded, relative paths taken from the config file's folder."""
+    root = Path(value).expanduser()
+    return root if root.is_absolute() or path is None else path.parent / root
+
+
+def official_weights() -> dict[str, Path]:
+    """The configured official checkpoints by name ("moco-v2-in", ...), environment overrides applied."""
+    path = config_path()
+    weights = read_config(path).get("weights", {})
+    if not isinstance(weights, dict):
+        raise SuiteError("[weights] must be a table of name = path", path)
+    chosen = {name: _resolve(str(value), path) for name, value in weights.items()}
+    for variable, value in os.environ.items():
+        if variable.startswith("SUITE_WEIGHTS_") and value:
+            chosen[variable.removeprefix("SUITE_WEIGHTS_").lower().replace("_", "-")] = Path(value)
+    return chosen
+
+
+def weights_variable(name: str) -> str:
+    return "SUITE_WEIGHTS_" + name.upper().replace("-", "_")
+
+
+def load_plugins() -> tuple[str, ...]:
+    """Import the modules listed in suite.toml's `plugins` and $SUITE_PLUGINS (they register methods and
+    tasks); returns their names."""
+    path = config_path()
+    listed = read_config(path).get("plugins", [])
+    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+        raise SuiteError("`plugins` must be a list of module names", path)
+    names = [*listed, *filter(None, os.environ.get(PLUGINS_ENV, "").split(","))]
+    for name in names:
+        try:
+            importlib.import_module(name.strip())
+        except ImportError as error:
+            raise SuiteError(
+                f"plugin module {name!r} cannot be imported ({error})",
+                path,
+                f"install it or put its folder on PYTHONPATH, or remove it from `plugins` / {PLUGINS_ENV}",
+            ) from error
+    return tuple(names)
 
 
 def dataset_roots(synth_root: Path | None = None) -> dict[str, Path | None]:
@@ -72,6 +130,5 @@ def dataset_roots(synth_root: Path | None = None) -> dict[str, Path | None]:
         if value is None:
             roots[name] = None
             continue
-        root = Path(value).expanduser()
-        roots[name] = root if root.is_absolute() or path is None else path.parent / root
+        roots[name] = _resolve(value, path)
     return roots

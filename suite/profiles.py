@@ -62,3 +62,130 @@ def pretrain_profile(name: str) -> PretrainProfile:
     if name not in PRETRAIN_PROFILES:
         raise SuiteError(f"unknown profile {name!r}", fix=f"use one of {', '.join(PRETRAIN_PROFILES)}")
     return PRETRAIN_PROFILES[name]
+
+
+@dataclass(frozen=True)
+class FinetuneProfile:
+    """The scale of fine-tuning: the trunk (the pre-training profile's), loader and checkpoint settings,
+    and per-task changes to sizes and budgets (each task's Config holds the protocol's values)."""
+
+    arch: str
+    workers: int  # data-loading processes per training process
+    checkpoint_every: int  # steps between checkpoints (one is always written at the end)
+    eval_batch_size: int  # images per forward pass at test time (no effect on the results)
+    task_overrides: dict[str, dict] = field(default_factory=dict)
+
+    def overrides_for(self, task: str) -> dict:
+        return dict(self.task_overrides.get(task, {}))
+
+
+PAPER_FINETUNE = FinetuneProfile(arch=PAPER.arch, workers=8, checkpoint_every=1000, eval_batch_size=64)
+# The same protocols at CPU scale (measured on one thread of a 2-core EPYC, SynthHuman n=256):
+# h36m-3d: RLE's 200 epochs with drops at 90 and 120 become 5 epochs (160 steps of 16) with drops at
+# 2 and 3, at 64 px: ~55 s of training, ~1 s of flip-tested evaluation. classification: torchvision's
+# 90 epochs with drops at 30 and 60 become 15 with drops at 5 and 10: ~45 s, 92 % top-1 on `generic`.
+DEMO_FINETUNE = replace(
+    PAPER_FINETUNE,
+    arch=DEMO.arch,
+    workers=0,
+    checkpoint_every=80,
+    eval_batch_size=32,
+    task_overrides={
+        "h36m-3d": {"input_size": 64, "batch_size": 16, "epochs": 5, "milestones": (2, 3)},
+        "classification": {
+            "input_size": 64,
+            "resize_size": 73,  # 64 x 256 / 224, torchvision's resize-to-crop ratio
+            "batch_size": 32,
+            "epochs": 15,
+            "milestones": (5, 10),
+        },
+    },
+)
+FINETUNE_PROFILES = {"paper": PAPER_FINETUNE, "demo": DEMO_FINETUNE}
+
+
+def finetune_profile(name: str) -> FinetuneProfile:
+    if name not in FINETUNE_PROFILES:
+        raise SuiteError(f"unknown profile {name!r}", fix=f"use one of {', '.join(FINETUNE_PROFILES)}")
+    return FINETUNE_PROFILES[name]
+
+
+# -- what `run` needs of a profile: where stage I and the data come from, budgets, estimates ---------
+
+
+@dataclass(frozen=True)
+class SynthSpec:
+    """SynthHuman generated once in the work directory and used for every dataset (`data synth`)."""
+
+    n: int
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RunProfile:
+    name: str
+    pretrain: PretrainProfile
+    # "official": an IN stage is the method's official weights file (suite.toml [weights] "<method>-in"),
+    # as the paper does (section 4.1); "train": every stage is trained here, stage I on `generic` images.
+    stage_one: str
+    pretrain_epochs: int | None  # every stage's epochs; None: the epochs the table states (200)
+    synth: SynthSpec | None  # the data of every dataset; None: the configured datasets (suite.toml)
+    threads: int | None  # torch threads in each job, so its numbers do not depend on the machine
+    # Device-hours of one run, for `plan`: a MoCo-v2 pre-training of epochs(200) epochs per source (other
+    # methods and epochs scale by METHOD_COST and their epochs), one fine-tuning or evaluation per task,
+    # one data preparation.
+    hours: dict[str, float] = field(default_factory=dict)
+    device: str = "GPU"  # what `hours` counts
+
+    def epochs(self, stated: int) -> int:
+        return stated if self.pretrain_epochs is None else self.pretrain_epochs
+
+
+# Step time relative to MoCo-v2 (benchmarks/pretrain_step_time.py, ResNet-50 at 256 px, on a CPU).
+METHOD_COST = {"moco-v2": 1.0, "densecl": 2.43, "liftedcl": 1.08, "pixpro": 2.06}
+# MoCo's README: 200 epochs of ImageNet (1,281,167 images, 224 px) take 53 hours on 8 V100s; at 256 px
+# (x (256/224)^2) that is ~554 GPU-hours, ~0.43 ms per image and epoch. COCO crops: 149,813 images;
+# Human3.6M's RLE training frames: ~312K. RLE: 200 epochs of 2 x 312K samples at ~1000 images/s.
+_MS_PER_IMAGE_EPOCH = 554 * 3600e3 / (1_281_167 * 200)
+PAPER_RUN = RunProfile(
+    name="paper",
+    pretrain=PAPER,
+    stage_one="official",
+    pretrain_epochs=None,
+    synth=None,
+    threads=None,
+    hours={
+        "pretrain:IN": 554.0,
+        "pretrain:CC": 149_813 * 200 * _MS_PER_IMAGE_EPOCH / 3600e3,
+        "pretrain:H36M": 312_000 * 200 * _MS_PER_IMAGE_EPOCH / 3600e3,
+        "pretrain:supervised": 32.0,  # torchvision's recipe: 90 epochs of ImageNet at ~1000 images/s
+        "finetune:h36m-3d": 2 * 312_000 * 200 / 1000 / 3600,
+        "evaluate:h36m-3d": 0.05,
+        "prepare": 0.0,
+    },
+)
+DEMO_RUN = RunProfile(
+    name="demo",
+    pretrain=DEMO,
+    stage_one="train",
+    pretrain_epochs=DEMO.epochs,
+    synth=SynthSpec(n=256),
+    threads=1,
+    hours={
+        "pretrain:IN": 0.01,
+        "pretrain:CC": 0.01,
+        "pretrain:H36M": 0.01,
+        "pretrain:supervised": 0.01,
+        "finetune:h36m-3d": 0.015,
+        "evaluate:h36m-3d": 0.001,
+        "prepare": 0.01,
+    },
+    device="CPU core",
+)
+RUN_PROFILES = {profile.name: profile for profile in (PAPER_RUN, DEMO_RUN)}
+
+
+def run_profile(name: str) -> RunProfile:
+    if name not in RUN_PROFILES:
+        raise SuiteError(f"unknown profile {name!r}", fix=f"use one of {', '.join(RUN_PROFILES)}")
+    return RUN_PROFILES[name]

@@ -28,18 +28,18 @@ FIGURE_SKELETONS = 24  # real skeletons drawn
 
 
 def registered_methods() -> dict[str, type[Method]]:
-    """Every method, once the modules that register them are imported."""
+    """Every method, once the modules that register them are imported (the suite's and the plugins')."""
     import suite.baselines
     import suite.pretrain.liftedcl  # noqa: F401
+    from suite.config import load_plugins
 
+    load_plugins()
     return METHODS
 
 
-def build_method(
-    name: str, profile: PretrainProfile, variant: str | None = None, weights: dict | None = None, **changes
-) -> Method:
-    """The method `name` with its paper defaults (or a named variant's, e.g. LiftedCL's "official"),
-    the profile's overrides and any explicit changes; its backbone starts from `weights` if given."""
+def method_config(name: str, profile: PretrainProfile, variant: str | None = None, **changes):
+    """The class of method `name` and its Config: the paper defaults (or a named variant's, e.g.
+    LiftedCL's "official"), the profile's overrides and any explicit changes."""
     methods = registered_methods()
     if name not in methods:
         raise SuiteError(f"unknown method {name!r}", fix=f"use one of {', '.join(sorted(methods))}")
@@ -54,7 +54,14 @@ def build_method(
             f"{name} has no variant {variant!r}", fix="leave --variant out for the paper's settings"
         )
     make = cls.Config if variant is None else getattr(cls.Config, variant)
-    config = make(**{**overrides, **changes})
+    return cls, make(**{**overrides, **changes})
+
+
+def build_method(
+    name: str, profile: PretrainProfile, variant: str | None = None, weights: dict | None = None, **changes
+) -> Method:
+    """The method `name` configured as method_config says; its backbone starts from `weights` if given."""
+    cls, config = method_config(name, profile, variant, **changes)
     return cls(lambda: ResNetTrunk(profile.arch, init=config.init, weights=weights), config)
 
 
@@ -70,6 +77,7 @@ def pretrain(
     resume: bool = False,
     variant: str | None = None,
     batch_size: int | None = None,
+    epochs: int | None = None,
     changes: dict | None = None,
 ) -> Path:
     from suite.baselines.importers import import_backbone
@@ -79,6 +87,8 @@ def pretrain(
     settings = pretrain_profile(profile)
     if batch_size is not None:
         settings = dataclasses.replace(settings, batch_size=batch_size)
+    if epochs is not None:
+        settings = dataclasses.replace(settings, epochs=epochs)
     if resume and latest(out) is None:
         print(f"no checkpoint in {out} yet: starting from step 0")
         resume = False

@@ -1,0 +1,125 @@
+"""What one run of a plan does inside its job: the same functions as the command line's verbs.
+
+execute(run, folder) runs on every process of the job (pre-training and fine-tuning are distributed
+over them); it resumes whatever the folder already holds, so a requeued or rerun job goes on from
+its last checkpoint. Only rank 0 writes the run's outputs. Returns what goes into the run's record.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from suite.data.images import atomic_write_bytes
+from suite.plan import OUTPUTS, SUPERVISED, Run
+from suite.pretrain.distributed import rank
+
+
+def execute(run: Run, folder: Path) -> dict[str, Any]:
+    return KINDS[run.kind](run, Path(folder))
+
+
+def _synth(run: Run, folder: Path) -> dict[str, Any]:
+    from suite.data.synth import generate
+
+    generate(folder / OUTPUTS["synth"], n=run.spec["n"], seed=run.spec["seed"])
+    return {}
+
+
+def _crops(run: Run, folder: Path) -> dict[str, Any]:
+    from suite.data.coco import write_crops
+
+    index = write_crops(
+        Path(run.inputs["coco"]),
+        folder / OUTPUTS["crops"],
+        split=run.spec["split"],
+        require_keypoints=run.spec["require_keypoints"],
+    )
+    return {"index": str(index)}
+
+
+def _pretrain(run: Run, folder: Path) -> dict[str, Any]:
+    """One stage of a recipe; its backbone (torchvision names) goes to backbone.pt for the next run."""
+    from suite.pretrain.checkpoint import read_backbone
+
+    spec, init = run.spec, _optional_path(run.inputs.get("init"))
+    if spec["method"] == SUPERVISED:
+        from suite.finetune.run import backbone_state, train_task
+
+        model = train_task(
+            spec["task"], {"generic": Path(run.inputs["data"])}, spec["profile"], folder, init=init,
+            seed=spec["seed"],
+        )  # fmt: skip
+        backbone = backbone_state(model) if rank() == 0 else None
+    else:
+        from suite.pretrain.run import pretrain
+
+        checkpoint = pretrain(
+            spec["method"],
+            Path(run.inputs["data"]),
+            spec["profile"],
+            folder,
+            init=init,
+            seed=spec["seed"],
+            resume=True,
+            variant=spec["variant"],
+            epochs=spec["epochs"],
+            changes=spec["changes"],
+        )
+        backbone = read_backbone(checkpoint) if rank() == 0 else None
+    if backbone is not None:
+        buffer = io.BytesIO()
+        torch.save(backbone, buffer)
+        atomic_write_bytes(folder / OUTPUTS["pretrain"], buffer.getvalue())
+    return {}
+
+
+def _finetune(run: Run, folder: Path) -> dict[str, Any]:
+    from suite.finetune.run import train_task
+
+    spec = run.spec
+    train_task(
+        spec["task"],
+        _roots(run),
+        spec["profile"],
+        folder,
+        init=_optional_path(run.inputs.get("init")),
+        seed=spec["seed"],
+        resume=True,
+        changes=spec["changes"],
+    )
+    return {}
+
+
+def _evaluate(run: Run, folder: Path) -> dict[str, Any]:
+    from suite.finetune.run import evaluate_task
+
+    spec = run.spec
+    metrics = evaluate_task(
+        spec["task"], _roots(run), spec["profile"], Path(run.inputs["model"]), folder, changes=spec["changes"]
+    )
+    return {"metrics": metrics}
+
+
+def _roots(run: Run) -> dict[str, Path]:
+    return {
+        name.removeprefix("root:"): Path(path)
+        for name, path in run.inputs.items()
+        if name.startswith("root:")
+    }
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+KINDS = {
+    "synth": _synth,
+    "crops": _crops,
+    "pretrain": _pretrain,
+    "finetune": _finetune,
+    "evaluate": _evaluate,
+}

@@ -1,0 +1,331 @@
+"""A table spec at a profile becomes a DAG of runs, each keyed by a hash of what decides its result.
+
+    plan = make_plan(table(4), run_profile("demo"), workdir)
+
+Kinds of run, in the order they depend on each other:
+
+    synth     SynthHuman, the demo profile's every dataset (`data synth`)
+    crops     the COCO human crops of appendix A (`data crops`), the "CC" pre-training source
+    weights   an official checkpoint the user supplies (paper profile, "IN" stages); nothing to run
+    pretrain  one stage of a row's recipe (`pretrain`), from the previous stage's backbone
+    finetune  a task's training on a row's backbone (random initialisation for "Random init.")
+    evaluate  the task's official test protocol on the fine-tuned model: the table's numbers
+
+A run's key is the SHA-256 of its kind and spec: the method or task with its resolved settings
+(paper defaults, profile overrides, the row's changes), the profile's scale, the seed, and the keys
+of the runs it reads. Rows and tables that need the same run share it: Table 4's "MoCo-v2 IN" stage
+is one run for five rows. Paths (dataset roots, where the work directory is) are not part of a key;
+they are the run's inputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from suite.config import dataset_roots, official_weights, weights_variable
+from suite.data.layouts import SYNTH_FOLDERS
+from suite.errors import SuiteError
+from suite.profiles import METHOD_COST, RunProfile
+from suite.store import run_dir
+from suite.tables import RESIM, SUPERVISED, Row, Stage, Table
+
+VERSION = 1  # bump when a change of code changes what an existing key would compute
+KINDS = ("synth", "crops", "weights", "pretrain", "finetune", "evaluate")
+SUPERVISED_TASK = "classification"  # how a 'Super.' stage I is trained in the profiles that train it
+SOURCE_DATASET = {"IN": "generic", "CC": "coco", "H36M": "h36m"}
+# Pre-training sources whose preparation exists (H36M frames come with Table 7's 2D task).
+BUILT_SOURCES = ("IN", "CC")
+CROPS_SPLIT = "train2017"
+# What each kind leaves in its folder for the runs after it (weights: the user's file).
+OUTPUTS = {
+    "synth": "synth",
+    "crops": "crops",
+    "pretrain": "backbone.pt",
+    "finetune": "model.pt",
+    "evaluate": "metrics.json",
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    key: str
+    kind: str
+    label: str  # what it is, for people
+    spec: dict[str, Any]  # everything that decides the result (hashed into the key)
+    inputs: dict[str, str]  # where things are: dataset roots, input files (not hashed)
+    needs: tuple[str, ...]  # keys of the runs whose outputs it reads
+
+    def output(self, root: Path) -> Path:
+        if self.kind == "weights":
+            return Path(self.inputs["path"])
+        return run_dir(root, self.key) / OUTPUTS[self.kind]
+
+
+@dataclass
+class Plan:
+    table: Table
+    profile: RunProfile
+    workdir: Path
+    seeds: tuple[int, ...]
+    runs: dict[str, Run] = field(default_factory=dict)  # in dependency order
+    cells: dict[tuple[tuple[str, ...], str], tuple[str, ...]] = field(default_factory=dict)  # evaluate keys
+    row_runs: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)  # a row's runs
+    unavailable: dict[tuple[str, ...], str] = field(default_factory=dict)  # rows that cannot run, why
+
+    def add(self, run: Run) -> Run:
+        self.runs.setdefault(run.key, run)
+        return self.runs[run.key]
+
+    def ancestors(self, key: str) -> list[str]:
+        """The key and every run it depends on, in dependency order."""
+        seen: dict[str, None] = {}
+
+        def visit(k: str) -> None:
+            for parent in self.runs[k].needs:
+                visit(parent)
+            seen.setdefault(k, None)
+
+        visit(key)
+        return list(seen)
+
+    def hours(self, run: Run) -> float:
+        """Estimated device-hours of one run, from the profile."""
+        hours = self.profile.hours
+        if run.kind == "pretrain":
+            if run.spec["method"] == SUPERVISED:
+                return hours["pretrain:supervised"]
+            scale = METHOD_COST.get(run.spec["method"], 1.0) * run.spec["epochs"] / self.profile.epochs(200)
+            return hours[f"pretrain:{run.spec['source']}"] * scale
+        if run.kind in ("finetune", "evaluate"):
+            return hours.get(f"{run.kind}:{run.spec['task']}", 0.0)
+        return hours["prepare"] if run.kind in ("synth", "crops") else 0.0
+
+
+def run_key(kind: str, spec: dict[str, Any]) -> str:
+    text = json.dumps({"version": VERSION, "kind": kind, **spec}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def make_run(kind: str, label: str, spec: dict, inputs: dict | None = None, needs=()) -> Run:
+    return Run(run_key(kind, spec), kind, label, spec, {k: str(v) for k, v in (inputs or {}).items()}, needs)
+
+
+def make_plan(table: Table, profile: RunProfile, workdir: Path, seeds: tuple[int, ...] = (0,)) -> Plan:
+    """Every run of every row and column of the table (SuiteError if a column's task is not built)."""
+    from suite.finetune.run import registered_tasks
+
+    missing = [task for task in table.tasks if task not in registered_tasks()]
+    if missing:
+        raise SuiteError(
+            f"Table {table.number} needs the fine-tuning task(s) {', '.join(missing)}, "
+            "which are not built yet",
+            fix=f"run a table whose tasks are built ({', '.join(sorted(_runnable_tables()))})",
+        )
+    plan = Plan(table, profile, Path(workdir), tuple(seeds))
+    data = _Data(plan)
+    for row in table.rows:
+        try:
+            backbone = _stages(plan, data, row)
+        except Unavailable as reason:
+            plan.unavailable[row.label] = str(reason)
+            continue
+        keys: list[str] = [] if backbone is None else plan.ancestors(backbone.key)
+        for column in table.columns:
+            cell = []
+            for seed in plan.seeds:
+                trained = _finetune(plan, data, column.task, row, backbone, seed)
+                evaluated = _evaluate(plan, data, column.task, row, trained)
+                keys += [key for key in plan.ancestors(evaluated.key) if key not in keys]
+                cell.append(evaluated.key)
+            plan.cells[(row.label, column.name)] = tuple(cell)
+        plan.row_runs[row.label] = tuple(keys)
+    return plan
+
+
+def _runnable_tables() -> list[str]:
+    from suite.finetune.run import registered_tasks
+    from suite.tables import TABLES
+
+    return [str(n) for n, t in TABLES.items() if all(task in registered_tasks() for task in t.tasks)]
+
+
+class Unavailable(Exception):
+    """A row that cannot run at this profile (the reason is shown in the plan and the table)."""
+
+
+class _Data:
+    """The dataset roots and prepared data of a plan: SynthHuman in the work directory, or configured."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.synth: Run | None = None
+        if plan.profile.synth is not None:
+            spec = {"n": plan.profile.synth.n, "seed": plan.profile.synth.seed, "generator": _synth_version()}
+            self.synth = plan.add(make_run("synth", "SynthHuman", spec))
+        self.configured = dataset_roots() if self.synth is None else {}
+
+    @property
+    def identity(self) -> str:
+        """Which data the runs see: the SynthHuman run's key, or the configured datasets."""
+        return "configured" if self.synth is None else self.synth.key
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return () if self.synth is None else (self.synth.key,)
+
+    def root(self, dataset: str) -> Path:
+        if self.synth is not None:
+            return self.synth.output(self.plan.workdir) / SYNTH_FOLDERS[dataset]
+        root = self.configured.get(dataset)
+        if root is None:
+            from suite.config import env_var
+
+            raise SuiteError(
+                f"the {dataset} dataset is not configured",
+                fix=f'set {dataset} = "/path" under [datasets] in suite.toml, or {env_var(dataset)}',
+            )
+        return root
+
+    def crops(self) -> Run:
+        spec = {"data": self.identity, "split": CROPS_SPLIT, "require_keypoints": True}
+        run = make_run("crops", "COCO human crops", spec, {"coco": self.root("coco")}, self.needs)
+        return self.plan.add(run)
+
+
+def _synth_version() -> int:
+    from suite.data.synth.generate import VERSION as GENERATOR
+
+    return GENERATOR
+
+
+def _stages(plan: Plan, data: _Data, row: Row) -> Run | None:
+    """The runs of a row's pre-training stages; the last one's backbone (None: random init.)."""
+    previous: Run | None = None
+    names = []
+    for stage in row.stages:
+        names.append(f"{stage.method} {stage.data}")
+        label = " → ".join(names)
+        if stage.data == "IN" and plan.profile.stage_one == "official":
+            previous = plan.add(_official(stage, label))
+        else:
+            previous = plan.add(_pretrain(plan, data, stage, previous, label))
+    return previous
+
+
+def _official(stage: Stage, label: str) -> Run:
+    name = f"{stage.method}-in"
+    path = official_weights().get(name)
+    if path is None or not path.is_file():
+        where = "is not configured" if path is None else f"is configured as {path}, which does not exist"
+        raise Unavailable(
+            f"needs the official weights '{name}', which {where}: set {name} = \"/path\" under [weights] "
+            f"in suite.toml (or {weights_variable(name)})"
+        )
+    return make_run("weights", label, {"name": name, "sha256": _sha256(path)}, {"path": path})
+
+
+def _pretrain(plan: Plan, data: _Data, stage: Stage, init: Run | None, label: str) -> Run:
+    from suite.pretrain.run import method_config
+
+    if stage.method == RESIM:
+        raise Unavailable(
+            "ReSim has no implementation here: this row needs its official weights, which only the paper "
+            "profile takes (ResNet-50; [weights] resim-c4-in)"
+        )
+    if stage.data not in BUILT_SOURCES:
+        raise Unavailable(f"pre-training on {stage.data} is not built yet")
+    profile = plan.profile
+    inputs = {"data": data.root(SOURCE_DATASET[stage.data])} if stage.data == "IN" else {}
+    needs = [*data.needs]
+    if stage.data == "CC":
+        crops = data.crops()
+        inputs["data"] = crops.output(plan.workdir)
+        needs = [crops.key]
+    if init is not None:
+        inputs["init"] = init.output(plan.workdir)
+        needs.append(init.key)
+    spec = {
+        "method": stage.method,
+        "source": stage.data,
+        "data": data.identity,
+        "init": None if init is None else init.key,
+        "profile": profile.name,
+        "seed": 0,
+    }
+    if stage.method == SUPERVISED:
+        spec |= {"task": SUPERVISED_TASK, "settings": _task_settings(SUPERVISED_TASK, profile, {})}
+    else:
+        changes = dict(stage.settings)
+        _, config = method_config(stage.method, profile.pretrain, stage.variant, **changes)
+        resumable = ("workers", "checkpoint_every")
+        scale = {k: v for k, v in dataclasses.asdict(profile.pretrain).items() if k not in resumable}
+        spec |= {
+            "variant": stage.variant,
+            "changes": changes,
+            "config": dataclasses.asdict(config),
+            "scale": scale | {"epochs": profile.epochs(stage.epochs)},
+            "epochs": profile.epochs(stage.epochs),
+        }
+    return make_run("pretrain", label, spec, inputs, tuple(dict.fromkeys(needs)))
+
+
+def _finetune(plan: Plan, data: _Data, task: str, row: Row, init: Run | None, seed: int) -> Run:
+    changes = dict(row.finetune)
+    spec = {
+        "task": task,
+        "init": None if init is None else init.key,
+        "profile": plan.profile.name,
+        "changes": changes,
+        "settings": _task_settings(task, plan.profile, changes),
+        "data": data.identity,
+        "seed": seed,
+    }
+    inputs = {**_task_roots(data, task)}
+    needs = [*data.needs]
+    if init is not None:
+        inputs["init"] = init.output(plan.workdir)
+        needs.append(init.key)
+    return plan.add(
+        make_run("finetune", _cell_label("fine-tune", task, row, seed, plan), spec, inputs, tuple(needs))
+    )
+
+
+def _evaluate(plan: Plan, data: _Data, task: str, row: Row, trained: Run) -> Run:
+    keep = ("task", "profile", "changes", "settings", "data")
+    spec = {"model": trained.key, **{k: trained.spec[k] for k in keep}}
+    inputs = {**_task_roots(data, task), "model": trained.output(plan.workdir)}
+    label = _cell_label("test", task, row, trained.spec["seed"], plan)
+    return plan.add(make_run("evaluate", label, spec, inputs, (trained.key, *data.needs)))
+
+
+def _cell_label(what: str, task: str, row: Row, seed: int, plan: Plan) -> str:
+    return f"{task} {what} ← {row.label[0]}" + (f" (seed {seed})" if len(plan.seeds) > 1 else "")
+
+
+def _task_roots(data: _Data, task: str) -> dict[str, Path]:
+    from suite.finetune.run import registered_tasks
+
+    return {f"root:{name}": data.root(name) for name in registered_tasks()[task].datasets}
+
+
+def _task_settings(task: str, profile: RunProfile, changes: dict) -> dict:
+    from suite.finetune.run import task_settings
+
+    try:
+        return task_settings(task, profile.name, changes)
+    except SuiteError as error:
+        raise Unavailable(str(error)) from error
+
+
+def _sha256(path: Path) -> str:
+    """The file's SHA-256: a run on official weights is keyed by their content, not their path."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

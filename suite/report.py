@@ -1,0 +1,244 @@
+"""A table of ours beside the paper's: records -> DataFrame (pandas) -> markdown (tabulate) and a figure.
+
+    results/tableN.md    the paper's rows and columns; each metric as ours, then the paper's. Ours is
+                         the mean (± the standard deviation over seeds, where several ran) with the
+                         difference to our reference row in parentheses, on the columns where the
+                         paper prints one; footnotes give the profile, the protocol, and each row's runs
+    results/tableN.csv   the same numbers, one line per row and metric, with the run keys
+    results/tableN.png   per row, bars of each metric: ours (with the seeds' spread) and the paper's
+
+Every number comes from an evaluate run's record; a cell without one says why (pending, failed,
+or the row's reason it cannot run at this profile).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from suite.data.images import atomic_write_bytes
+from suite.paper_numbers import REFERENCE_LABEL, PaperTable, read_paper_table
+from suite.plan import Plan
+from suite.store import read_record
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+DECIMALS = 1  # as the paper prints
+
+
+@dataclass(frozen=True)
+class Cell:
+    values: tuple[float, ...]  # one per seed that finished
+    expected: int  # seeds planned
+    status: str  # "done", or why there is no number yet
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values)) if self.values else float("nan")
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else float("nan")
+
+
+def collect(plan: Plan) -> pd.DataFrame:
+    """One line per (row, column): our values per seed and the paper's value, from the records."""
+    paper = read_paper_table(plan.table.number)
+    lines = []
+    for row in plan.table.rows:
+        for column in plan.table.columns:
+            keys = plan.cells.get((row.label, column.name), ())
+            cell = _cell(plan, keys, column.metric, plan.unavailable.get(row.label))
+            lines.append(
+                {
+                    "row": row.label,
+                    "column": column.name,
+                    "mean": cell.mean,
+                    "std": cell.std,
+                    "seeds": len(cell.values),
+                    "status": cell.status,
+                    "paper": _paper_value(paper, row.label, column.name),
+                    "runs": " ".join(plan.row_runs.get(row.label, ())),
+                    "evaluations": " ".join(keys),
+                }
+            )
+    return pd.DataFrame(lines)
+
+
+def _cell(plan: Plan, keys: tuple[str, ...], metric: str, unavailable: str | None) -> Cell:
+    if unavailable is not None:
+        return Cell((), 0, "n/a")
+    records = [read_record(plan.workdir, key) or {} for key in keys]
+    values = tuple(float(r["metrics"][metric]) for r in records if r.get("status") == "done")
+    statuses = {r.get("status", "pending") for r in records}
+    status = "done" if len(values) == len(keys) else "failed" if "failed" in statuses else "pending"
+    return Cell(values, len(keys), status)
+
+
+def _paper_value(paper: PaperTable, label: tuple[str, ...], column: str) -> float:
+    if label not in paper.labels or column not in paper.metrics:
+        return float("nan")
+    return float(paper.values[paper.labels.index(label), paper.metrics.index(column)])
+
+
+def render(plan: Plan, frame: pd.DataFrame) -> str:
+    """The markdown page of the table."""
+    paper = read_paper_table(plan.table.number)
+    reference = next((row.label for row in plan.table.rows if REFERENCE_LABEL.match(row.label[0])), None)
+    with_delta = {
+        name for i, name in enumerate(paper.metrics) if not np.all(np.isnan(paper.printed_deltas[:, i]))
+    }
+    notes: dict[str, int] = {}
+    body = []
+    for row in plan.table.rows:
+        line = dict(zip(paper.label_columns, _padded(row.label, len(paper.label_columns)), strict=True))
+        for column in plan.table.columns:
+            ours = frame[(frame.row == row.label) & (frame.column == column.name)].iloc[0]
+            base = frame[(frame.row == reference) & (frame.column == column.name)]
+            delta = base.iloc[0]["mean"] if column.name in with_delta and len(base) else None
+            arrow = "↓" if column.lower_is_better else "↑"
+            line[f"{column.name} {arrow}"] = _ours(ours, delta, row.label, plan, notes)
+            line[f"{column.name} (paper)"] = _paper_cell(paper, row.label, column.name)
+        body.append(line)
+    table = pd.DataFrame(body).to_markdown(index=False, disable_numparse=True)
+    return "\n".join(
+        [
+            f"# Table {plan.table.number}: {plan.table.caption}",
+            "",
+            table,
+            "",
+            *_footnotes(plan, frame, notes),
+        ]
+    )
+
+
+def _padded(label: tuple[str, ...], width: int) -> tuple[str, ...]:
+    return (*label, *("",) * (width - len(label)))
+
+
+def _ours(line: pd.Series, reference: float | None, label, plan: Plan, notes: dict[str, int]) -> str:
+    if line["status"] == "n/a":
+        reason = plan.unavailable[label]
+        number = notes.setdefault(reason, len(notes) + 1)
+        return f"n/a [{number}]"
+    if line["seeds"] == 0:
+        return line["status"]
+    text = f"{line['mean']:.{DECIMALS}f}"
+    if line["seeds"] > 1:
+        text += f" ± {line['std']:.{DECIMALS}f}"
+    if reference is not None and not np.isnan(reference) and label != _reference_label(plan):
+        text += f" ({line['mean'] - reference:+.{DECIMALS}f})"
+    if line["status"] != "done":
+        text += f" ({line['status']})"
+    return text
+
+
+def _reference_label(plan: Plan) -> tuple[str, ...] | None:
+    return next((row.label for row in plan.table.rows if REFERENCE_LABEL.match(row.label[0])), None)
+
+
+def _paper_cell(paper: PaperTable, label: tuple[str, ...], column: str) -> str:
+    if label not in paper.labels:
+        return "-"
+    i, j = paper.labels.index(label), paper.metrics.index(column)
+    value, delta = paper.values[i, j], paper.printed_deltas[i, j]
+    if np.isnan(value):
+        return "-"
+    return f"{value:.{DECIMALS}f}" + ("" if np.isnan(delta) else f" ({delta:+.{DECIMALS}f})")
+
+
+def _footnotes(plan: Plan, frame: pd.DataFrame, notes: dict[str, int]) -> list[str]:
+    from suite.finetune.run import registered_tasks
+
+    profile = plan.profile
+    tasks = registered_tasks()
+    seeds = ", ".join(map(str, plan.seeds))
+    lines = [
+        f"- Profile `{profile.name}`: {describe_profile(profile)}. Fine-tuning seeds: {seeds}.",
+        *(f"- Protocol, {task}: {tasks[task].protocol}" for task in plan.table.tasks),
+        "- Differences in parentheses are to the supervised ImageNet row, on the columns where the paper "
+        "prints them.",
+        f"- Runs (keys under `runs/` in the work directory {plan.workdir}):",
+    ]
+    for row in plan.table.rows:
+        keys = plan.row_runs.get(row.label)
+        if keys:
+            lines.append(f"  - {' '.join(row.label).strip()}: {' → '.join(keys)}")
+    commits = _commits(plan, frame)
+    if commits:
+        lines.append(f"- Code: git commit {', '.join(commits)}.")
+    lines += [f"- [{number}] {reason}" for reason, number in notes.items()]
+    return lines
+
+
+def describe_profile(profile) -> str:
+    scale = profile.pretrain
+    data = (
+        f"SynthHuman (n={profile.synth.n}, seed {profile.synth.seed}), not the real datasets: compare rows "
+        "with each other, not with the paper"
+        if profile.synth is not None
+        else "the configured datasets"
+    )
+    stage_one = (
+        "IN stages are the official weights"
+        if profile.stage_one == "official"
+        else "IN stages trained here on the generic image set"
+    )
+    threads = "" if profile.threads is None else f", {profile.threads} thread(s) per job"
+    return f"{scale.arch} pre-trained at {scale.image_size} px; {stage_one}; {data}{threads}"
+
+
+def _commits(plan: Plan, frame: pd.DataFrame) -> list[str]:
+    commits = set()
+    for keys in frame["evaluations"]:
+        for key in keys.split():
+            record = read_record(plan.workdir, key) or {}
+            if record.get("git_commit"):
+                commits.add(record["git_commit"][:10] + ("+changes" if record.get("git_dirty") else ""))
+    return sorted(commits)
+
+
+def figure(plan: Plan, frame: pd.DataFrame) -> bytes:
+    """PNG: one panel per column, a pair of bars per row (ours with its seeds' spread, the paper's)."""
+    columns = plan.table.columns
+    labels = [" ".join(row.label).strip() for row in plan.table.rows]
+    fig, axes = plt.subplots(1, len(columns), figsize=(4.5 * len(columns), 0.45 * len(labels) + 1.5))
+    axes = np.atleast_1d(axes)
+    y = np.arange(len(labels))
+    for axis, column in zip(axes, columns, strict=True):
+        part = frame[frame.column == column.name]
+        ours = part["mean"].to_numpy(float)
+        spread = np.nan_to_num(part["std"].to_numpy(float))
+        axis.barh(y - 0.2, ours, 0.4, xerr=spread, label="ours", color="tab:blue")
+        axis.barh(y + 0.2, part["paper"].to_numpy(float), 0.4, label="paper", color="tab:gray")
+        axis.set_yticks(y, labels if axis is axes[0] else [""] * len(labels))
+        axis.invert_yaxis()
+        axis.set_title(f"{column.name} ({'lower' if column.lower_is_better else 'higher'} is better)")
+        axis.grid(axis="x", alpha=0.3)
+    axes[0].legend(loc="lower right")
+    fig.suptitle(f"Table {plan.table.number}, profile {plan.profile.name}: ours and the paper's")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def report(plan: Plan, results: Path = RESULTS) -> tuple[Path, Path, Path]:
+    """Write tableN.md, tableN.csv and tableN.png under `results`; returns their paths."""
+    frame = collect(plan)
+    results = Path(results)
+    stem = results / f"table{plan.table.number}"
+    markdown, csv, png = stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".png")
+    atomic_write_bytes(markdown, (render(plan, frame) + "\n").encode())
+    flat = frame.assign(row=frame.row.map(lambda label: " ".join(label).strip()))
+    atomic_write_bytes(csv, flat.to_csv(index=False).encode())
+    atomic_write_bytes(png, figure(plan, frame))
+    return markdown, csv, png
