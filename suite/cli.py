@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from suite.errors import SuiteError
+from suite.profiles import PROFILES
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -209,7 +210,7 @@ def _seeds(text: str) -> list[int]:
 
 def _table_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
     parser.add_argument("--table", type=int, required=required, help="the paper's table, 1-9")
-    parser.add_argument("--profile", default="paper", choices=("paper", "demo"), help="default: paper")
+    parser.add_argument("--profile", default="paper", choices=PROFILES, help="default: paper")
     parser.add_argument(
         "--workdir", type=Path, help="runs and the lock (default $SUITE_WORKDIR, else ./work)"
     )
@@ -272,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument(
         "--data", type=Path, required=True, help="ImageFolder tree, COCO crops folder, or flat image folder"
     )
-    pretrain.add_argument("--profile", default="paper", choices=("paper", "demo"))
+    pretrain.add_argument("--profile", default="paper", choices=PROFILES)
     pretrain.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, logs, figures)")
     pretrain.add_argument("--init", type=Path, help="start the backbone from this checkpoint (stage II)")
     pretrain.add_argument("--max-steps", type=int, help="stop after N steps (same schedule)")
@@ -327,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument(
         "--data", type=Path, help="the task's dataset root, or a SynthHuman tree (default: suite.toml)"
     )
-    finetune.add_argument("--profile", default="paper", choices=("paper", "demo"))
+    finetune.add_argument("--profile", default="paper", choices=PROFILES)
     finetune.add_argument("--out", type=Path, required=True, help="run folder (resumes what it holds)")
     finetune.add_argument("--seed", type=int, default=0)
     finetune.add_argument("--max-steps", type=int, help="stop training after N steps (same schedule)")

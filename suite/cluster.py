@@ -49,7 +49,8 @@ class SlurmSettings:
         return max(1, self.gpus_per_node)
 
     def submitit_parameters(self) -> dict:
-        """This kind's settings as submitit AutoExecutor parameters."""
+        """This kind's settings as submitit AutoExecutor parameters (max_num_timeout is the executor's own
+        argument, slurm_max_num_timeout)."""
         parameters = {
             "nodes": self.nodes,
             "tasks_per_node": self.tasks_per_node,
@@ -57,7 +58,6 @@ class SlurmSettings:
             "mem_gb": self.mem_gb,
             "timeout_min": self.time_min,
             "slurm_signal_delay_s": self.signal_delay_s,
-            "slurm_max_num_timeout": self.max_num_timeout,
         }
         if self.gpus_per_node:
             parameters["gpus_per_node"] = self.gpus_per_node

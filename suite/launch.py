@@ -78,6 +78,7 @@ class RunJob(submitit.helpers.Checkpointable):
     def __init__(self, run: Run, workdir: Path, threads: int | None, executor: str) -> None:
         self.run, self.workdir, self.threads, self.executor = run, Path(workdir), threads, executor
         self.started = 0.0
+        self.requeued = False  # set by checkpoint(): the job is being requeued and will exit
 
     def __call__(self) -> dict[str, Any]:
         from suite.jobs import execute
@@ -94,8 +95,12 @@ class RunJob(submitit.helpers.Checkpointable):
             self._attempt("running")
         try:
             result = execute(self.run, folder)
+        except KeyboardInterrupt:  # cancelled (SIGINT): stopped, not failed; the next run resumes it
+            if main and not self.requeued:
+                self._attempt("interrupted")
+            raise
         except BaseException as error:
-            if main:
+            if main and not self.requeued:  # else: submitit's exit once the job is requeued
                 tail = "".join(traceback.format_exception(error)[-TRACEBACK_FRAMES:])
                 self._attempt("failed", error=f"{type(error).__name__}: {error}", traceback=tail)
             raise
@@ -104,29 +109,35 @@ class RunJob(submitit.helpers.Checkpointable):
         return result
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
+        self.requeued = True
         if _job_rank() == 0:
             self._attempt("requeued")
         return submitit.helpers.DelayedSubmission(RunJob(self.run, self.workdir, self.threads, self.executor))
 
     def _attempt(self, status: str, **fields: Any) -> None:
-        """Write the record: this attempt's status, the job ids so far, wall time over all attempts."""
+        """Write the record: this attempt's status, the job ids so far, and the wall time of the
+        attempts whose end is known (an attempt killed without notice is marked interrupted)."""
         record = read_record(self.workdir, self.run.key) or _new_record(self.run)
-        attempt = _job_identity(self.executor)
         attempts = record["attempts"]
-        if status == "running" or not attempts or attempts[-1].get("ended") is not None:
-            attempts.append({**attempt, "started": self.started, "ended": None, "outcome": "running"})
-        now = time.time()
+        if status == "running" or not attempts or attempts[-1]["outcome"] != "running":
+            for attempt in attempts:
+                if attempt["outcome"] == "running":
+                    attempt["outcome"] = "interrupted"
+            attempts.append(
+                {**_job_identity(self.executor), "started": self.started, "ended": None, "outcome": "running"}
+            )
         if status != "running":
-            attempts[-1].update(ended=now, outcome=status)
+            attempts[-1].update(ended=time.time(), outcome=status)
         record.update(
             status=status,
             job_ids=list(dict.fromkeys(a["job_id"] for a in attempts)),
-            wall_s=sum((a["ended"] or now) - a["started"] for a in attempts),
+            wall_s=sum(a["ended"] - a["started"] for a in attempts if a["ended"] is not None),
             **provenance(),
             **fields,
         )
         if status == "done":
-            record.pop("error", None), record.pop("traceback", None)
+            for stale in ("error", "traceback"):
+                record.pop(stale, None)
         write_record(self.workdir, self.run.key, record)
 
 
@@ -173,11 +184,13 @@ def make_executor(executor: str, kind: str, workdir: Path, cluster: Cluster | No
     if executor == "slurm":
         if cluster is None:
             raise SuiteError("the SLURM executor needs a cluster profile", fix="pass --cluster NAME")
-        chosen = submitit.AutoExecutor(folder, cluster="slurm")
+        settings = cluster.settings(kind)
+        timeouts = settings.max_num_timeout
+        chosen = submitit.AutoExecutor(folder, cluster="slurm", slurm_max_num_timeout=timeouts)
         # --requeue: requeueable even where the cluster's JobRequeue default is 0 (submitit's USR2
         # handler requeues with scontrol, which a job without it refuses)
         chosen.update_parameters(
-            **cluster.settings(kind).submitit_parameters(), slurm_additional_parameters={"requeue": True}
+            **settings.submitit_parameters(), slurm_additional_parameters={"requeue": True}
         )
     elif executor == "local":
         chosen = submitit.AutoExecutor(folder, cluster="local")
@@ -230,7 +243,7 @@ def run_state(run: Run, workdir: Path, squeue: Callable[[list[str]], dict] | Non
         return RunState("running" if started else "queued", last["job_id"], alive[1])
     if record.get("status") == "failed":
         return RunState("failed", record["job_ids"][-1], record.get("error", ""))
-    if record.get("status") in ("running", "requeued"):
+    if record.get("status") in ("running", "requeued", "interrupted"):
         return RunState("stopped", record["job_ids"][-1], "interrupted; resumes from its last checkpoint")
     if last is not None:
         return RunState("failed", last["job_id"], "the job ended without a record; see its log")

@@ -55,7 +55,10 @@ DEMO = replace(
     # queues must hold at least one global batch; the demo's data has a few hundred images
     method_overrides={"*": {"queue_size": 256}},
 )
-PRETRAIN_PROFILES = {"paper": PAPER, "demo": DEMO}
+# The demo's code paths at the least work that still runs every step: one epoch of tiny data, for the
+# tests and for checking a set-up in a minute. Its numbers mean nothing.
+SMOKE = replace(DEMO, epochs=1, checkpoint_every=1)
+PRETRAIN_PROFILES = {"paper": PAPER, "demo": DEMO, "smoke": SMOKE}
 
 
 def pretrain_profile(name: str) -> PretrainProfile:
@@ -101,7 +104,15 @@ DEMO_FINETUNE = replace(
         },
     },
 )
-FINETUNE_PROFILES = {"paper": PAPER_FINETUNE, "demo": DEMO_FINETUNE}
+SMOKE_FINETUNE = replace(
+    DEMO_FINETUNE,
+    checkpoint_every=2,
+    task_overrides={
+        task: {**overrides, "epochs": 1, "milestones": ()}
+        for task, overrides in DEMO_FINETUNE.task_overrides.items()
+    },
+)
+FINETUNE_PROFILES = {"paper": PAPER_FINETUNE, "demo": DEMO_FINETUNE, "smoke": SMOKE_FINETUNE}
 
 
 def finetune_profile(name: str) -> FinetuneProfile:
@@ -182,7 +193,11 @@ DEMO_RUN = RunProfile(
     },
     device="CPU core",
 )
-RUN_PROFILES = {profile.name: profile for profile in (PAPER_RUN, DEMO_RUN)}
+SMOKE_RUN = replace(
+    DEMO_RUN, name="smoke", pretrain=SMOKE, pretrain_epochs=SMOKE.epochs, synth=SynthSpec(n=32)
+)
+RUN_PROFILES = {profile.name: profile for profile in (PAPER_RUN, DEMO_RUN, SMOKE_RUN)}
+PROFILES = tuple(RUN_PROFILES)
 
 
 def run_profile(name: str) -> RunProfile:

@@ -74,7 +74,7 @@ def collect(plan: Plan) -> pd.DataFrame:
 
 def _cell(plan: Plan, keys: tuple[str, ...], metric: str, unavailable: str | None) -> Cell:
     if unavailable is not None:
-        return Cell((), 0, "n/a")
+        return Cell((), 0, "unavailable")
     records = [read_record(plan.workdir, key) or {} for key in keys]
     values = tuple(float(r["metrics"][metric]) for r in records if r.get("status") == "done")
     statuses = {r.get("status", "pending") for r in records}
@@ -91,7 +91,7 @@ def _paper_value(paper: PaperTable, label: tuple[str, ...], column: str) -> floa
 def render(plan: Plan, frame: pd.DataFrame) -> str:
     """The markdown page of the table."""
     paper = read_paper_table(plan.table.number)
-    reference = next((row.label for row in plan.table.rows if REFERENCE_LABEL.match(row.label[0])), None)
+    reference = _reference_label(plan)
     with_delta = {
         name for i, name in enumerate(paper.metrics) if not np.all(np.isnan(paper.printed_deltas[:, i]))
     }
@@ -102,12 +102,14 @@ def render(plan: Plan, frame: pd.DataFrame) -> str:
         for column in plan.table.columns:
             ours = frame[(frame.row == row.label) & (frame.column == column.name)].iloc[0]
             base = frame[(frame.row == reference) & (frame.column == column.name)]
-            delta = base.iloc[0]["mean"] if column.name in with_delta and len(base) else None
+            printed = _paper_delta(paper, row.label, column.name, column.name in with_delta)
+            delta = base.iloc[0]["mean"] if printed and row.label != reference else None
             arrow = "↓" if column.lower_is_better else "↑"
             line[f"{column.name} {arrow}"] = _ours(ours, delta, row.label, plan, notes)
             line[f"{column.name} (paper)"] = _paper_cell(paper, row.label, column.name)
         body.append(line)
     table = pd.DataFrame(body).to_markdown(index=False, disable_numparse=True)
+    figure_name = f"table{plan.table.number}.png"
     return "\n".join(
         [
             f"# Table {plan.table.number}: {plan.table.caption}",
@@ -115,6 +117,8 @@ def render(plan: Plan, frame: pd.DataFrame) -> str:
             table,
             "",
             *_footnotes(plan, frame, notes),
+            "",
+            f"![Table {plan.table.number}, ours beside the paper's]({figure_name})",
         ]
     )
 
@@ -124,24 +128,31 @@ def _padded(label: tuple[str, ...], width: int) -> tuple[str, ...]:
 
 
 def _ours(line: pd.Series, reference: float | None, label, plan: Plan, notes: dict[str, int]) -> str:
-    if line["status"] == "n/a":
-        reason = plan.unavailable[label]
-        number = notes.setdefault(reason, len(notes) + 1)
+    if line["status"] == "unavailable":
+        number = notes.setdefault(plan.unavailable[label], len(notes) + 1)
         return f"n/a [{number}]"
     if line["seeds"] == 0:
         return line["status"]
     text = f"{line['mean']:.{DECIMALS}f}"
     if line["seeds"] > 1:
         text += f" ± {line['std']:.{DECIMALS}f}"
-    if reference is not None and not np.isnan(reference) and label != _reference_label(plan):
+    if reference is not None and not np.isnan(reference):
         text += f" ({line['mean'] - reference:+.{DECIMALS}f})"
     if line["status"] != "done":
-        text += f" ({line['status']})"
+        text += f" ({line['seeds']} of the seeds; others {line['status']})"
     return text
 
 
 def _reference_label(plan: Plan) -> tuple[str, ...] | None:
+    """The row the paper's differences are taken against (supervised ImageNet)."""
     return next((row.label for row in plan.table.rows if REFERENCE_LABEL.match(row.label[0])), None)
+
+
+def _paper_delta(paper: PaperTable, label: tuple[str, ...], column: str, column_has_deltas: bool) -> bool:
+    """Whether the paper prints a difference in this cell; for a row it does not have, in this column."""
+    if label not in paper.labels:
+        return column_has_deltas
+    return not np.isnan(paper.printed_deltas[paper.labels.index(label), paper.metrics.index(column)])
 
 
 def _paper_cell(paper: PaperTable, label: tuple[str, ...], column: str) -> str:
@@ -155,14 +166,11 @@ def _paper_cell(paper: PaperTable, label: tuple[str, ...], column: str) -> str:
 
 
 def _footnotes(plan: Plan, frame: pd.DataFrame, notes: dict[str, int]) -> list[str]:
-    from suite.finetune.run import registered_tasks
-
     profile = plan.profile
-    tasks = registered_tasks()
     seeds = ", ".join(map(str, plan.seeds))
     lines = [
         f"- Profile `{profile.name}`: {describe_profile(profile)}. Fine-tuning seeds: {seeds}.",
-        *(f"- Protocol, {task}: {tasks[task].protocol}" for task in plan.table.tasks),
+        *(f"- Protocol, {task}: {describe_task(task, profile.name)}" for task in plan.table.tasks),
         "- Differences in parentheses are to the supervised ImageNet row, on the columns where the paper "
         "prints them.",
         f"- Runs (keys under `runs/` in the work directory {plan.workdir}):",
@@ -170,7 +178,8 @@ def _footnotes(plan: Plan, frame: pd.DataFrame, notes: dict[str, int]) -> list[s
     for row in plan.table.rows:
         keys = plan.row_runs.get(row.label)
         if keys:
-            lines.append(f"  - {' '.join(row.label).strip()}: {' → '.join(keys)}")
+            chain = " → ".join(f"{plan.runs[key].kind} {key}" for key in keys)
+            lines.append(f"  - {' '.join(row.label).strip()}: {chain}")
     commits = _commits(plan, frame)
     if commits:
         lines.append(f"- Code: git commit {', '.join(commits)}.")
@@ -193,6 +202,20 @@ def describe_profile(profile) -> str:
     )
     threads = "" if profile.threads is None else f", {profile.threads} thread(s) per job"
     return f"{scale.arch} pre-trained at {scale.image_size} px; {stage_one}; {data}{threads}"
+
+
+def describe_task(task: str, profile: str) -> str:
+    """The task's protocol (its module's first line) and what the profile changes of it."""
+    import sys
+
+    from suite.finetune.run import registered_tasks
+    from suite.profiles import finetune_profile
+
+    cls = registered_tasks()[task]
+    summary = (sys.modules[cls.__module__].__doc__ or cls.name).strip().splitlines()[0].rstrip(".")
+    changes = finetune_profile(profile).overrides_for(task)
+    scaled = ", ".join(f"{key} {value}" for key, value in changes.items())
+    return summary + (f"; at this profile {scaled}" if scaled else "") + "; the final epoch's model is tested"
 
 
 def _commits(plan: Plan, frame: pd.DataFrame) -> list[str]:
@@ -222,7 +245,8 @@ def figure(plan: Plan, frame: pd.DataFrame) -> bytes:
         axis.invert_yaxis()
         axis.set_title(f"{column.name} ({'lower' if column.lower_is_better else 'higher'} is better)")
         axis.grid(axis="x", alpha=0.3)
-    axes[0].legend(loc="lower right")
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper right", ncol=2)
     fig.suptitle(f"Table {plan.table.number}, profile {plan.profile.name}: ours and the paper's")
     fig.tight_layout()
     buffer = io.BytesIO()

@@ -69,3 +69,12 @@ def slurm_cluster() -> dict[str, str]:
     if _under_ci():
         pytest.fail(f"{problem}; CI must bring the cluster up first: run .ci/slurm-cluster (as root)")
     pytest.skip(f"{problem}; run .ci/slurm-cluster (as root) for a one-node cluster on this machine")
+
+
+@pytest.fixture(scope="session")
+def local_table4(tmp_path_factory):
+    """Table 4 at the smoke profile with the local executor, stopped half-way and run again to the end
+    (tests/e2e.py): (workdir, results, records when stopped, the second run's CompletedProcess)."""
+    from e2e import stopped_and_resumed
+
+    return stopped_and_resumed(tmp_path_factory.mktemp("table4"))

@@ -1,0 +1,89 @@
+"""Helpers of the end-to-end tests: the suite's command line on a work directory, and what it left."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from suite.store import RUNS, read_json
+
+PROFILE = "smoke"
+PLANNED = 25  # Table 4 at the demo's scale: SynthHuman, crops, 7 pre-trainings, 8 fine-tunings and tests
+TOY_METHOD = """
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from suite.pretrain.method import Method, StepOutput, register
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    dim: int = 16
+    init: str = "torchvision"
+
+
+@register
+class Toy(Method):
+    name = "toy"
+    Config = ToyConfig
+
+    def __init__(self, backbone, config):
+        super().__init__(backbone, config)
+        self.trunk = backbone()
+        self.head = torch.nn.Linear(self.trunk.num_channels, config.dim)
+
+    def forward(self, batch, progress):
+        z1, z2 = (F.normalize(self.head(self.trunk(v).mean((2, 3))), dim=1) for v in batch.views)
+        loss = -(z1 * z2.detach()).sum(1).mean()
+        return StepOutput(loss, {"loss": loss.detach()})
+
+    def backbone(self):
+        return self.trunk
+"""
+
+
+def suite(*args: str, workdir: Path) -> list[str]:
+    return [sys.executable, "-m", "suite", *args, "--profile", PROFILE, "--workdir", str(workdir)]
+
+
+def records(workdir: Path) -> dict[str, dict]:
+    found = {}
+    for folder in (workdir / RUNS).glob("*"):
+        record = read_json(folder / "record.json")
+        if record is not None:
+            found[folder.name] = record
+    return found
+
+
+def submissions(workdir: Path) -> int:
+    return sum(len(read_json(f)["jobs"]) for f in (workdir / RUNS).glob("*/submission.json"))
+
+
+def stopped_and_resumed(root: Path, *extra: str):
+    """A local `run --table 4`, stopped by SIGTERM once some runs are done and a pre-training is under
+    way, then run again to the end. Returns (workdir, results, records before the stop, second run)."""
+    workdir, results = root / "work", root / "results"
+    command = [*suite("run", "--table", "4", workdir=workdir), "--executor", "local", "--poll", "0.2"]
+    command += ["--results", str(results), *extra]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while time.time() < deadline and first.poll() is None:
+        found = records(workdir)
+        done = [r for r in found.values() if r["status"] == "done"]
+        pretraining = [
+            key for key, r in found.items()
+            if r["kind"] == "pretrain" and r["status"] == "running"
+            and (workdir / RUNS / key / "checkpoint.pt").exists()
+        ]  # fmt: skip
+        if len(done) >= 4 and pretraining:
+            break
+        time.sleep(0.1)
+    assert first.poll() is None, "the first run ended before it could be stopped"
+    before = records(workdir)
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(60) != 0
+    second = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    return workdir, results, before, second
