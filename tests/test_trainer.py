@@ -7,6 +7,7 @@ images at 32 px.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -340,3 +341,22 @@ def test_real_views_and_sampler_resume_bit_identically(tmp_path, monkeypatch):
     # the resumed run saw the rest of epoch 1: the half of its permutation the cut run had not
     order = np.random.default_rng([3, 1]).permutation(10).tolist()
     assert method.seen[0].tolist() == order[4:8]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on a GPU machine)")
+def test_on_a_gpu_with_bf16_and_channels_last_a_killed_run_resumes_bit_identically(tmp_path, monkeypatch):
+    """The GPU paths: bf16 autocast, channels_last, CUDA RNG states saved and restored."""
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    gpu = dataclasses.replace(PROFILE, bf16=True, channels_last=True)
+    run(tmp_path / "straight", profile=gpu, device="cuda")
+    HOOKS["raise_at"] = 6
+    with pytest.raises(Killed):
+        run(tmp_path / "resumed", profile=gpu, device="cuda")
+    HOOKS["raise_at"] = None
+    run(tmp_path / "resumed", profile=gpu, device="cuda", resume=True)
+    a = checkpoint.load(tmp_path / "straight" / "checkpoint.pt")
+    b = checkpoint.load(tmp_path / "resumed" / "checkpoint.pt")
+    assert a["rng"][0]["cuda"] is not None
+    assert_identical(a, b)
+    assert log(tmp_path / "resumed") == log(tmp_path / "straight")
