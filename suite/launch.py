@@ -17,6 +17,7 @@ sacct, which needs accounting), the job's process on this host for the local exe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -372,8 +373,9 @@ def run_here(plan: Plan, executor: str, poll_s: float) -> bool:
             for key in ready[: max(0, slots - len(busy))]:
                 tried.add(key)
                 jobs[key] = submit(plan.runs[key], plan, executor, None)
-                if executor == "debug":
-                    _debug_result(jobs.pop(key))
+                if executor == "debug":  # runs it now; a failure is in its record, the others go on
+                    with contextlib.suppress(Exception):
+                        jobs.pop(key).result()
             if not busy and not jobs and not ready:
                 return progress.close(plan_states(plan))
             if busy or jobs:
@@ -384,13 +386,6 @@ def run_here(plan: Plan, executor: str, poll_s: float) -> bool:
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _debug_result(job: submitit.Job) -> None:
-    try:
-        job.result()
-    except Exception:  # the record says failed, with the error; the plan goes on with other rows
-        pass
 
 
 def _interrupt(signum: int, frame: Any) -> None:

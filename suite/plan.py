@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from suite.config import dataset_roots, official_weights, weights_variable
+from suite.config import dataset_roots, env_var, official_weights, weights_variable
 from suite.data.layouts import SYNTH_FOLDERS
 from suite.errors import SuiteError
 from suite.profiles import METHOD_COST, RunProfile
@@ -183,8 +183,6 @@ class _Data:
             return self.synth.output(self.plan.workdir) / SYNTH_FOLDERS[dataset]
         root = self.configured.get(dataset)
         if root is None:
-            from suite.config import env_var
-
             raise SuiteError(
                 f"the {dataset} dataset is not configured",
                 fix=f'set {dataset} = "/path" under [datasets] in suite.toml, or {env_var(dataset)}',

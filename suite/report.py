@@ -180,10 +180,33 @@ def _footnotes(plan: Plan, frame: pd.DataFrame, notes: dict[str, int]) -> list[s
         if keys:
             chain = " → ".join(f"{plan.runs[key].kind} {key}" for key in keys)
             lines.append(f"  - {' '.join(row.label).strip()}: {chain}")
+    lines += _baselines(plan, frame)
     commits = _commits(plan, frame)
     if commits:
         lines.append(f"- Code: git commit {', '.join(commits)}.")
     lines += [f"- [{number}] {reason}" for reason, number in notes.items()]
+    return lines
+
+
+def _baselines(plan: Plan, frame: pd.DataFrame) -> list[str]:
+    """A task's reference scores (e.g. the mean training pose), as its evaluations recorded them."""
+    from suite.finetune.run import registered_tasks
+
+    lines = []
+    for task in plan.table.tasks:
+        baseline = registered_tasks()[task].baseline
+        columns = [column for column in plan.table.columns if column.task == task]
+        for keys in frame["evaluations"]:
+            metrics = (read_record(plan.workdir, keys.split()[0]) or {}).get("metrics", {}) if keys else {}
+            found = [
+                (c.name, metrics[f"baseline/{c.metric}"])
+                for c in columns
+                if f"baseline/{c.metric}" in metrics
+            ]
+            if baseline and found:
+                scores = ", ".join(f"{name} {value:.{DECIMALS}f}" for name, value in found)
+                lines.append(f"- Baseline, {task} ({baseline}): {scores}.")
+                break
     return lines
 
 

@@ -1,5 +1,6 @@
 """Helpers of the end-to-end tests: the suite's command line on a work directory, and what it left."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -8,7 +9,9 @@ from pathlib import Path
 
 from suite.store import RUNS, read_json
 
-PROFILE = "smoke"
+# The smoke profile by default (the demo's code paths, the least work); SUITE_E2E_PROFILE=demo runs the
+# same tests at the demo's scale (about twice `make demo`'s time for the SLURM comparison).
+PROFILE = os.environ.get("SUITE_E2E_PROFILE", "smoke")
 PLANNED = 25  # Table 4 at the demo's scale: SynthHuman, crops, 7 pre-trainings, 8 fine-tunings and tests
 TOY_METHOD = """
 from dataclasses import dataclass

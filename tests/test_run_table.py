@@ -74,6 +74,8 @@ def test_status_and_plan_show_every_run(local_table4):
     status = subprocess.run(suite("status", "--table", "4", workdir=workdir), capture_output=True, text=True)
     assert status.returncode == 0 and "25 runs: 25 done" in status.stdout
     assert "estimated 0.00 CPU core-hours left" in status.stdout
+    everything = subprocess.run(suite("status", workdir=workdir), capture_output=True, text=True)
+    assert everything.stdout.count(" done ") == PLANNED
     plan = subprocess.run(suite("plan", "--table", "4", workdir=workdir), capture_output=True, text=True)
     assert plan.stdout.count("| done") == PLANNED and "row 'ReSim-C4 IN' cannot run" in plan.stdout
 

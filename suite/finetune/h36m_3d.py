@@ -93,6 +93,7 @@ class Human36m3d(Task):
     metrics = ("mpjpe", "pa_mpjpe")
     lower_is_better: ClassVar[dict[str, bool]] = {"mpjpe": True, "pa_mpjpe": True}
     evaluation_settings = ("flip_test",)
+    baseline = "the mean root-relative training pose, predicted for every test frame"
 
     def build_model(self, trunk: ResNetTrunk) -> RegressFlow3D:
         return RegressFlow3D(trunk, trunk.num_channels, NUM_JOINTS)
@@ -143,7 +144,10 @@ class Human36m3d(Task):
             [h36m_person(s, self.config.h36m_scale_mult) for s in samples], (), self.config, None
         )
         outputs = predict(model, data, self.config, device, batch_size, workers)
-        return evaluate_predictions(outputs, samples, self.config)
+        evaluation = evaluate_predictions(outputs, samples, self.config)
+        training = read_rle(self.roots["h36m"], "train").samples
+        evaluation.metrics |= mean_pose_baseline(training, evaluation.predictions["gt_joints_cam"])
+        return evaluation
 
 
 @torch.inference_mode()
@@ -241,3 +245,11 @@ def evaluate_predictions(
         "action": actions,
     }
     return Evaluation(metrics, predictions)
+
+
+def mean_pose_baseline(training: tuple[RleSample, ...], truth: np.ndarray) -> dict[str, float]:
+    """What a model that learned no more than the average pose scores: `baseline/<metric>` of the mean
+    root-relative training pose against every test pose (N, 17, 3), mm."""
+    poses = np.stack([sample.joints_cam - sample.joints_cam[ROOT] for sample in training])
+    guess = np.broadcast_to(poses.mean(axis=0)[: truth.shape[1]], truth.shape)
+    return {"baseline/mpjpe": mpjpe(guess, truth), "baseline/pa_mpjpe": pa_mpjpe(guess, truth)}

@@ -72,6 +72,9 @@ class Task:
     lower_is_better: ClassVar[dict[str, bool]]  # for each of `metrics`
     # Config fields an evaluation may set differently from the training run (e.g. the flip test).
     evaluation_settings: ClassVar[tuple[str, ...]] = ()
+    # A reference a model must beat to have learned anything, if the task has one; evaluate() then also
+    # returns it as `baseline/<metric>` (the tables show it in a footnote).
+    baseline: ClassVar[str | None] = None
 
     def __init__(self, config, roots: Mapping[str, Path]) -> None:
         self.config = config
