@@ -13,7 +13,8 @@
     prepare:   {nodes: 1, gpus_per_node: 0, cpus_per_task: 16, mem_gb: 64, time_min: 240}
 
 Pre-training and fine-tuning run one process per GPU (tasks per node = GPUs per node, one on a CPU
-node), joined by torch.distributed from submitit's job environment. `prepare` is data preparation
+node, unless `tasks_per_node` says otherwise), joined by torch.distributed (NCCL, gloo on CPUs) from
+submitit's job environment. `prepare` is data preparation
 (SynthHuman, COCO crops). A kind left out takes `defaults` alone.
 """
 
@@ -26,7 +27,16 @@ from suite.errors import SuiteError
 
 CLUSTERS = Path(__file__).resolve().parents[1] / "slurm"
 JOB_KINDS = ("prepare", "pretrain", "finetune", "evaluate")
-COUNTS = ("nodes", "gpus_per_node", "cpus_per_task", "time_min", "signal_delay_s", "max_num_timeout")
+COUNTS = (  # integer settings, at least 0
+    "nodes",
+    "gpus_per_node",
+    "tasks_per_node",
+    "cpus_per_task",
+    "time_min",
+    "signal_delay_s",
+    "max_num_timeout",
+)
+OPTIONAL = ("tasks_per_node",)  # may be null: the default
 FIX = "see slurm/example.yaml and the README section 'Running on SLURM'"
 
 
@@ -43,17 +53,18 @@ class SlurmSettings:
     constraint: str | None = None
     signal_delay_s: int = 120
     max_num_timeout: int = 20
+    tasks_per_node: int | None = None  # processes per node; default one per GPU (one on a CPU node)
 
     @property
-    def tasks_per_node(self) -> int:
-        return max(1, self.gpus_per_node)
+    def tasks(self) -> int:
+        return self.tasks_per_node or max(1, self.gpus_per_node)
 
     def submitit_parameters(self) -> dict:
         """This kind's settings as submitit AutoExecutor parameters (max_num_timeout is the executor's own
         argument, slurm_max_num_timeout)."""
         parameters = {
             "nodes": self.nodes,
-            "tasks_per_node": self.tasks_per_node,
+            "tasks_per_node": self.tasks,
             "cpus_per_task": self.cpus_per_task,
             "mem_gb": self.mem_gb,
             "timeout_min": self.time_min,
@@ -109,6 +120,10 @@ def _settings(base: SlurmSettings, values: dict, section: str, path: Path) -> Sl
     if unknown:
         raise SuiteError(f"section {section!r} has unknown keys {unknown}", path, f"use {sorted(names)}")
     for key, value in values.items():
-        if key in COUNTS and (not isinstance(value, int) or value < 0):
+        if (
+            key in COUNTS
+            and not (value is None and key in OPTIONAL)
+            and (not isinstance(value, int) or value < 0)
+        ):
             raise SuiteError(f"{section}.{key} must be a non-negative integer, not {value!r}", path, FIX)
     return replace(base, **values)

@@ -326,3 +326,31 @@ def test_job_environment_inside_a_one_task_job(slurm_cluster, tmp_path):
         "RANK": "0",
         "WORLD_SIZE": "1",
     }
+
+
+def _join_and_reduce() -> tuple[int, int, float]:
+    """In a job: the suite's process set-up, then an all-reduce over the job's processes."""
+    import torch
+    import torch.distributed as dist
+
+    from suite.pretrain.distributed import init_process
+
+    process = init_process("cpu")
+    total = torch.tensor([float(process.rank + 1)])
+    dist.all_reduce(total)
+    return process.rank, process.world_size, float(total)
+
+
+def test_the_suites_jobs_join_every_task_of_a_slurm_job(slurm_cluster, tmp_path):
+    """Two tasks of one job become one gloo process group through init_process (submitit's environment)."""
+    from suite.cluster import read_cluster
+    from suite.launch import make_executor
+
+    profile = tmp_path / "two.yaml"
+    profile.write_text("defaults: {cpus_per_task: 1, mem_gb: 1, time_min: 5, tasks_per_node: 2}\n")
+    executor = make_executor("slurm", "pretrain", tmp_path, read_cluster(profile))
+    job = executor.submit(_join_and_reduce)
+    deadline = time.time() + WAIT_S
+    while not job.paths.result_pickle.exists() and time.time() < deadline:
+        time.sleep(0.5)
+    assert sorted(job.results()) == [(0, 2, 3.0), (1, 2, 3.0)]
