@@ -65,6 +65,7 @@ def test_h36m_3d_trains_and_evaluates_to_finite_metrics_written_atomically(synth
     predictions = np.load(tmp_path / "predictions.npz")
     assert predictions["joints_cam"].shape == predictions["gt_joints_cam"].shape == (8, 17, 3)
     assert not list(tmp_path.glob(".*.tmp"))  # every file was renamed into place
+    assert not (tmp_path / "checkpoint.pt").exists()  # the model file replaced the resumable state
     # a finished run is returned as it is; the same folder refuses another run
     model = tmp_path / "model.pt"
     stamp = model.stat().st_mtime_ns

@@ -166,6 +166,8 @@ def train_task(
             "backbone": {key: value.detach().cpu() for key, value in model.trunk.state_dict().items()},
         }
         checkpoint.save(content, path)
+        # the model file holds the final weights: the resumable state (~3x their size) is done with
+        (out / checkpoint.LATEST).unlink(missing_ok=True)
     if world_size() > 1:
         dist.barrier()  # rank 0 has written the model file
     return path
