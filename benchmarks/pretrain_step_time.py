@@ -17,8 +17,9 @@ from dataclasses import replace
 
 import torch
 
-from suite.pretrain.method import ViewBatch
-from suite.pretrain.run import build_method, registered_methods
+from suite.data.views import ViewBatch
+from suite.pretrain.catalog import METHODS
+from suite.pretrain.run import build_method
 from suite.pretrain.trainer import SGDStepper
 from suite.profiles import PRETRAIN_PROFILES
 
@@ -79,9 +80,7 @@ def main() -> None:
         profile = PRETRAIN_PROFILES[shape]
         batch = profile.batch_size if shape == "demo" else args.batch
         profile = replace(profile, method_overrides={"*": {"queue_size": 4096}})
-        times = {
-            name: step_time(name, profile, batch, args.steps, device) for name in sorted(registered_methods())
-        }
+        times = {name: step_time(name, profile, batch, args.steps, device) for name in METHODS.names()}
         base = times["moco-v2"][0]
         precision = "bf16, channels_last" if cuda and profile.bf16 else "fp32"
         print(f"\n{shape}: {profile.arch}, {profile.image_size} px, batch {batch}, queues 4096, {precision}")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from suite.data.skeleton import BONES, JOINTS
+from suite.io import atomic_write_bytes
 
 LEFT, RIGHT, CENTRE = "tab:red", "tab:blue", "0.25"
 
@@ -23,17 +23,14 @@ def _bone_colour(child: int) -> str:
 
 
 def save_figure(figure: plt.Figure, path: str | Path) -> None:
-    """Save atomically: a temporary file beside the target, then a rename."""
+    """Save atomically (suite.io), in the format of the file's suffix."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
+    buffer = io.BytesIO()
     try:
-        figure.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
+        figure.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
     finally:
-        Path(tmp).unlink(missing_ok=True)
         plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _draw_skeleton(axes, joints: np.ndarray) -> None:

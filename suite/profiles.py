@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from suite.errors import SuiteError
-from suite.pretrain.method import OptimSpec
+from suite.training.schedules import OptimSpec
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,8 @@ class PretrainProfile:
     checkpoint_every: int  # steps between checkpoints (one is always written at the end)
     bf16: bool = False  # bfloat16 autocast on GPUs
     channels_last: bool = False
-    # Method hyper-parameters that the profile scales, e.g. queue sizes; "*" applies to every method.
+    # Method hyper-parameters that the profile scales, e.g. queue sizes; "*" applies to every method that
+    # has the setting (METHODS.settings applies them: suite/pretrain/catalog.py).
     method_overrides: dict[str, dict] = field(default_factory=dict)
 
     def overrides_for(self, method: str) -> dict:
@@ -69,52 +70,25 @@ def pretrain_profile(name: str) -> PretrainProfile:
 
 @dataclass(frozen=True)
 class FinetuneProfile:
-    """The scale of fine-tuning: the trunk (the pre-training profile's), loader and checkpoint settings,
-    and per-task changes to sizes and budgets (each task's Config holds the protocol's values)."""
+    """The scale of fine-tuning: the trunk (the pre-training profile's), loader and checkpoint settings.
+    A task owns its scale: what a profile changes in its settings (sizes and budgets, each task's Config
+    holding the protocol's values) is in its catalogue entry (suite/finetune/catalog.py, `profiles`)."""
 
+    name: str  # the task entries' `profiles` key
     arch: str
     workers: int  # data-loading processes per training process
     checkpoint_every: int  # steps between checkpoints (one is always written at the end)
     eval_batch_size: int  # images per forward pass at test time (no effect on the results)
-    task_overrides: dict[str, dict] = field(default_factory=dict)
-
-    def overrides_for(self, task: str) -> dict:
-        return dict(self.task_overrides.get(task, {}))
 
 
-PAPER_FINETUNE = FinetuneProfile(arch=PAPER.arch, workers=8, checkpoint_every=1000, eval_batch_size=64)
-# The same protocols at CPU scale (measured on one thread of a 2-core EPYC, SynthHuman n=256):
-# h36m-3d: RLE's 200 epochs with drops at 90 and 120 become 5 epochs (160 steps of 16) with drops at
-# 2 and 3, at 64 px: ~55 s of training, ~1 s of flip-tested evaluation. At this budget the model stays
-# near the mean training pose whatever its initialisation (the table's footnote gives that baseline);
-# none of 32-64 px, batches 8-32, up to 900 steps, lr 3e-3 or narrower synthetic poses got clearly
-# past it within ~90 s per fine-tune. classification: torchvision's 90 epochs with drops at 30 and 60
-# become 15 with drops at 5 and 10: ~45 s, 92 % top-1 on `generic`.
+PAPER_FINETUNE = FinetuneProfile(
+    name="paper", arch=PAPER.arch, workers=8, checkpoint_every=1000, eval_batch_size=64
+)
+# The same protocols at CPU scale (each task's settings module says what its demo changes).
 DEMO_FINETUNE = replace(
-    PAPER_FINETUNE,
-    arch=DEMO.arch,
-    workers=0,
-    checkpoint_every=80,
-    eval_batch_size=32,
-    task_overrides={
-        "h36m-3d": {"input_size": 64, "batch_size": 16, "epochs": 5, "milestones": (2, 3)},
-        "classification": {
-            "input_size": 64,
-            "resize_size": 73,  # 64 x 256 / 224, torchvision's resize-to-crop ratio
-            "batch_size": 32,
-            "epochs": 15,
-            "milestones": (5, 10),
-        },
-    },
+    PAPER_FINETUNE, name="demo", arch=DEMO.arch, workers=0, checkpoint_every=80, eval_batch_size=32
 )
-SMOKE_FINETUNE = replace(
-    DEMO_FINETUNE,
-    checkpoint_every=2,
-    task_overrides={
-        task: {**overrides, "epochs": 1, "milestones": ()}
-        for task, overrides in DEMO_FINETUNE.task_overrides.items()
-    },
-)
+SMOKE_FINETUNE = replace(DEMO_FINETUNE, name="smoke", checkpoint_every=2)
 FINETUNE_PROFILES = {"paper": PAPER_FINETUNE, "demo": DEMO_FINETUNE, "smoke": SMOKE_FINETUNE}
 
 
@@ -145,9 +119,10 @@ class RunProfile:
     pretrain_epochs: int | None  # every stage's epochs; None: the epochs the table states (200)
     synth: SynthSpec | None  # the data of every dataset; None: the configured datasets (suite.toml)
     threads: int | None  # torch threads in each job, so its numbers do not depend on the machine
-    # Device-hours of one run, for `plan`: a MoCo-v2 pre-training of epochs(200) epochs per source (other
-    # methods and epochs scale by METHOD_COST and their epochs), one fine-tuning or evaluation per task,
-    # one data preparation.
+    # Device-hours of one run, for `plan` (suite/orchestration/kinds.py): "pretrain:<source>", a MoCo-v2
+    # pre-training of epochs(200) epochs on the source (other methods and epochs scale by their catalogue
+    # entry's `cost` and their epochs); "pretrain:supervised", a 'Super.' stage I; "prepare", one data
+    # preparation. A task's fine-tuning and evaluation hours are its catalogue entry's (TaskEntry.hours).
     hours: dict[str, float] = field(default_factory=dict)
     device: str = "GPU"  # what `hours` counts
 
@@ -155,13 +130,10 @@ class RunProfile:
         return stated if self.pretrain_epochs is None else self.pretrain_epochs
 
 
-# Step time relative to MoCo-v2 (benchmarks/pretrain_step_time.py --device cuda: ResNet-50 at 256 px,
-# 32 images per GPU, bf16 and channels_last, one H200, 2026-12-04).
-METHOD_COST = {"moco-v2": 1.0, "densecl": 1.40, "liftedcl": 1.70, "pixpro": 2.04}
-# The same measurement: MoCo-v2 trains on 1329 images/s per GPU (the model alone; data loading must
-# keep up). ImageNet: 1,281,167 images; COCO crops: 149,813; Human3.6M's RLE training frames: ~312K.
-# RLE's ResNet-50 at 256 px (batch 128, fp32) trains on 741 images/s on that GPU, over 2 x 312K
-# samples (Human3.6M and MPII, 1:1) per epoch.
+# benchmarks/pretrain_step_time.py --device cuda (ResNet-50 at 256 px, 32 images per GPU, bf16 and
+# channels_last, one H200, 2026-12-04; each method's step time relative to MoCo-v2's is its catalogue
+# entry's `cost`): MoCo-v2 trains on 1329 images/s per GPU (the model alone; data loading must
+# keep up). ImageNet: 1,281,167 images; COCO crops: 149,813; Human3.6M's training frames: ~312K.
 _MOCO_IMAGES_PER_S = 1329
 
 
@@ -181,8 +153,6 @@ PAPER_RUN = RunProfile(
         "pretrain:CC": _gpu_hours(149_813, 200, _MOCO_IMAGES_PER_S),
         "pretrain:H36M": _gpu_hours(312_000, 200, _MOCO_IMAGES_PER_S),
         "pretrain:supervised": _gpu_hours(1_281_167, 90, 1000),  # torchvision's recipe; 1000/s assumed
-        "finetune:h36m-3d": _gpu_hours(2 * 312_000, 200, 741),
-        "evaluate:h36m-3d": 0.05,
         "prepare": 0.0,
     },
 )
@@ -201,8 +171,6 @@ DEMO_RUN = RunProfile(
         "pretrain:CC": 15 / 3600,
         "pretrain:H36M": 15 / 3600,
         "pretrain:supervised": 80 / 3600,
-        "finetune:h36m-3d": 55 / 3600,
-        "evaluate:h36m-3d": 1.5 / 3600,
         "prepare": 16 / 3600,
     },
     device="CPU core",

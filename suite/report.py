@@ -24,10 +24,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from suite.data.images import atomic_write_bytes
+from suite.finetune.catalog import TASKS
+from suite.io import atomic_write_bytes
+from suite.orchestration.plan import Plan
+from suite.orchestration.store import read_record
 from suite.paper_numbers import REFERENCE_LABEL, PaperTable, read_paper_table
-from suite.plan import Plan
-from suite.store import read_record
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DECIMALS = 1  # as the paper prints
@@ -190,11 +191,9 @@ def _footnotes(plan: Plan, frame: pd.DataFrame, notes: dict[str, int]) -> list[s
 
 def _baselines(plan: Plan, frame: pd.DataFrame) -> list[str]:
     """A task's reference scores (e.g. the mean training pose), as its evaluations recorded them."""
-    from suite.finetune.run import registered_tasks
-
     lines = []
     for task in plan.table.tasks:
-        baseline = registered_tasks()[task].baseline
+        baseline = TASKS.get(task).baseline
         columns = [column for column in plan.table.columns if column.task == task]
         for keys in frame["evaluations"]:
             metrics = (read_record(plan.workdir, keys.split()[0]) or {}).get("metrics", {}) if keys else {}
@@ -228,15 +227,14 @@ def describe_profile(profile) -> str:
 
 
 def describe_task(task: str, profile: str) -> str:
-    """The task's protocol (its module's first line) and what the profile changes of it."""
+    """The task's protocol (its catalogue entry's summary, else its settings module's first line) and
+    what the profile changes of it."""
     import sys
 
-    from suite.finetune.run import registered_tasks
-    from suite.profiles import finetune_profile
-
-    cls = registered_tasks()[task]
-    summary = (sys.modules[cls.__module__].__doc__ or cls.name).strip().splitlines()[0].rstrip(".")
-    changes = finetune_profile(profile).overrides_for(task)
+    entry = TASKS.get(task)
+    summary = entry.summary or sys.modules[entry.settings.__module__].__doc__ or entry.name
+    summary = summary.strip().splitlines()[0].rstrip(".")
+    changes = entry.profile_changes(profile)
     scaled = ", ".join(f"{key} {value}" for key, value in changes.items())
     return summary + (f"; at this profile {scaled}" if scaled else "") + "; the final epoch's model is tested"
 

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from suite.store import RUNS, read_json
+from suite.orchestration.store import RUNS, read_json
 
 # The smoke profile by default (the demo's code paths, the least work); SUITE_E2E_PROFILE=demo runs the
 # same tests at the demo's scale (about twice `make demo`'s time for the SLURM comparison).

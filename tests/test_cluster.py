@@ -2,8 +2,8 @@
 
 import pytest
 
-from suite.cluster import CLUSTERS, JOB_KINDS, read_cluster
 from suite.errors import SuiteError
+from suite.orchestration.cluster import CLUSTERS, JOB_KINDS, read_cluster
 
 
 def test_example_profile_maps_to_submitit_parameters():

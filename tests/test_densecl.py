@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from suite.baselines.densecl import DenseCL, DenseCLConfig, correspondence
+from suite.data.views import ViewBatch
 from suite.models.backbone import ResNetTrunk
-from suite.pretrain.method import METHODS, ViewBatch
+from suite.pretrain.catalog import METHODS
 
 TINY = DenseCLConfig(queue_size=16, hidden_dim=32)
 
@@ -59,7 +60,7 @@ def argmax_by_loop(q_b: np.ndarray, k_b: np.ndarray) -> np.ndarray:
 
 
 def test_registered_with_official_defaults():
-    assert METHODS["densecl"] is DenseCL and DenseCL.shuffle_bn and not DenseCL.sync_bn
+    assert METHODS.load("densecl") is DenseCL and not DenseCL.sync_bn
     config = DenseCLConfig()
     assert (config.queue_size, config.momentum, config.temperature, config.loss_lambda) == (
         65536,

@@ -9,9 +9,9 @@ import torch
 import torchvision
 from torch import nn
 
-from suite.baselines.importers import import_backbone
+from suite.checkpoints.export import export
+from suite.checkpoints.importers import import_backbone
 from suite.errors import SuiteError
-from suite.export import export
 
 torch.manual_seed(0)
 TRUNK = {

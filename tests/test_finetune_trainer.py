@@ -94,7 +94,7 @@ def test_a_run_killed_mid_step_resumes_bit_identically(roots, straight, tmp_path
 
 
 def test_learning_rate_drops_at_the_milestone_epoch(straight):
-    assert [line["lr"] for line in log(straight)] == pytest.approx([1e-3] * 4 + [1e-4] * 4, rel=1e-12)
+    assert [line["lr/model"] for line in log(straight)] == pytest.approx([1e-3] * 4 + [1e-4] * 4, rel=1e-12)
     saved = trainer.load(straight / "checkpoint.pt")
     assert (saved["task"], saved["arch"], saved["config"]["input_size"]) == ("h36m-3d", "resnet18", 32)
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torchvision
 
-from suite.baselines.importers import (
+from suite.checkpoints.importers import (
     FORMATS,
     CheckpointRefused,
     import_backbone,

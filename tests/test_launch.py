@@ -2,11 +2,11 @@
 
 import numpy as np
 
-from suite.launch import DEPENDENCY_FAILED, run_here, run_state
-from suite.plan import Plan, make_run
+from suite.orchestration.launch import DEPENDENCY_FAILED, run_here, run_state
+from suite.orchestration.plan import Plan, make_run
+from suite.orchestration.show import plan_table
+from suite.orchestration.store import add_submission, read_record, write_record
 from suite.profiles import SMOKE_RUN
-from suite.show import plan_table
-from suite.store import add_submission, read_record, write_record
 from suite.tables import TABLES
 
 

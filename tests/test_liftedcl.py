@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from suite.data.views import ViewBatch
 from suite.models.backbone import ResNetTrunk
-from suite.pretrain.liftedcl import TABLE_8, LiftedCL, LiftedCLConfig, equivariant_loss
-from suite.pretrain.method import METHODS, OptimSpec, ViewBatch
+from suite.pretrain.catalog import METHODS
+from suite.pretrain.liftedcl import LiftedCL, LiftedCLConfig, equivariant_loss
+from suite.pretrain.liftedcl_settings import TABLE_8
+from suite.training.schedules import OptimSpec
 
 TINY = LiftedCLConfig(queue_size=64, hidden_dim=64, align_size=2)  # a 64-px view gives a 2×2 C5 map
 
@@ -66,7 +69,7 @@ class SGDStepper:
 
 
 def test_registered_with_paper_defaults():
-    assert METHODS["liftedcl"] is LiftedCL and LiftedCL.shuffle_bn
+    assert METHODS.load("liftedcl") is LiftedCL
     config = LiftedCLConfig()
     assert (config.queue_size, config.temperature, config.momentum, config.dim) == (16384, 0.2, 0.999, 128)
     assert (config.lambda1, config.lambda2, config.align_size, config.init) == (0.5, 0.5, 16, "liftedcl")

@@ -11,8 +11,10 @@ import pytest
 import torch
 
 from suite.baselines.moco import MoCo, MoCoConfig
+from suite.data.views import ViewBatch
 from suite.models.backbone import ResNetTrunk
-from suite.pretrain.method import METHODS, OptimSpec, ViewBatch
+from suite.pretrain.catalog import METHODS
+from suite.training.schedules import OptimSpec
 
 TINY = MoCoConfig(queue_size=16)
 
@@ -39,7 +41,7 @@ def nce_by_hand(q: np.ndarray, k: np.ndarray, queue: np.ndarray, tau: float) -> 
 
 
 def test_registered_with_official_defaults():
-    assert METHODS["moco-v2"] is MoCo and MoCo.shuffle_bn and not MoCo.sync_bn
+    assert METHODS.load("moco-v2") is MoCo and not MoCo.sync_bn
     config = MoCoConfig()
     assert (config.queue_size, config.momentum, config.temperature, config.dim) == (65536, 0.999, 0.2, 128)
     assert config.init == "torchvision"

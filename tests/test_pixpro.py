@@ -19,8 +19,9 @@ from suite.baselines.pixpro import (
     positive_mask,
     propagate,
 )
+from suite.data.views import ViewBatch
 from suite.models.backbone import ResNetTrunk
-from suite.pretrain.method import METHODS, ViewBatch
+from suite.pretrain.catalog import METHODS
 
 TINY = PixProConfig(hidden_dim=32, dim=16)
 
@@ -82,7 +83,7 @@ def loss_by_loop(y: np.ndarray, target: np.ndarray, masks: list[np.ndarray]) -> 
 
 
 def test_registered_with_script_defaults():
-    assert METHODS["pixpro"] is PixPro and PixPro.sync_bn and not PixPro.shuffle_bn
+    assert METHODS.load("pixpro") is PixPro and PixPro.sync_bn
     assert PixPro.augmentation == "byol"
     config = PixProConfig()
     assert (config.momentum, config.gamma, config.pos_ratio) == (0.99, 2.0, 0.7)

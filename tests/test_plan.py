@@ -6,9 +6,13 @@ import hashlib
 import pytest
 
 from suite.errors import SuiteError
-from suite.plan import make_plan, run_key
+from suite.finetune.catalog import TASKS
+from suite.orchestration.cluster import JOB_KINDS
+from suite.orchestration.kinds import KINDS
+from suite.orchestration.plan import make_plan, run_key
+from suite.pretrain.catalog import METHODS
 from suite.profiles import DEMO_RUN, PAPER_RUN
-from suite.tables import TABLES, Table, with_extra_methods
+from suite.tables import TABLES, Row, Table, with_extra_methods
 
 
 @pytest.fixture
@@ -108,3 +112,35 @@ def test_paper_profile_takes_the_configured_official_weights(tmp_path, monkeypat
     reason = plan.unavailable[("PixPro IN",)]
     assert "pixpro-in" in reason and "SUITE_WEIGHTS_PIXPRO_IN" in reason
     assert ("Random init.",) not in plan.unavailable and ("Super. IN",) in plan.unavailable
+
+
+def test_every_kind_has_a_job_section_an_output_and_a_function():
+    assert list(KINDS) == ["synth", "crops", "weights", "pretrain", "finetune", "evaluate"]
+    for kind in KINDS.values():
+        if kind.runs:
+            assert kind.job in JOB_KINDS and kind.output
+            assert callable(kind.function())  # suite.orchestration.jobs: no torch until it runs
+        else:
+            assert (kind.job, kind.output) == (None, None)
+
+
+def test_estimates_come_from_the_profile_the_methods_and_the_tasks(plan4):
+    hours = DEMO_RUN.hours
+    ours = [plan4.runs[key] for key in plan4.row_runs[("Ours IN+CC",)]]
+    by_kind = {run.kind: run for run in ours}
+    assert plan4.hours(by_kind["synth"]) == plan4.hours(by_kind["crops"]) == hours["prepare"]
+    lifted = ours[-3]
+    assert lifted.spec["method"] == "liftedcl"
+    assert plan4.hours(lifted) == pytest.approx(hours["pretrain:CC"] * METHODS.get("liftedcl").cost)
+    supervised = plan4.runs[plan4.row_runs[("Super. IN",)][1]]
+    assert plan4.hours(supervised) == hours["pretrain:supervised"]
+    train, test = TASKS.get("h36m-3d").hours["demo"]
+    assert (plan4.hours(by_kind["finetune"]), plan4.hours(by_kind["evaluate"])) == (train, test)
+
+
+def test_a_row_whose_settings_the_task_refuses_cannot_run_and_leaves_no_runs(tmp_path, plan4):
+    rows = (*TABLES[4].rows[:3], Row(("Odd",), TABLES[4].rows[2].stages, (("no_such_setting", 1),)))
+    plan = make_plan(Table(4, "odd", rows, TABLES[4].columns), DEMO_RUN, tmp_path)
+    assert "no_such_setting" in plan.unavailable[("Odd",)]
+    assert ("Odd",) not in plan.row_runs and not any(label == ("Odd",) for label, _ in plan.cells)
+    assert set(plan.runs) == {key for keys in plan.row_runs.values() for key in keys}

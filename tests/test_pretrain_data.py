@@ -12,11 +12,12 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from suite.data import coco
-from suite.data.pretrain_data import EpochSampler, collate, pretrain_dataset
+from suite.data.pretrain_data import collate, pretrain_dataset
 from suite.data.synth import coco as synth_coco
 from suite.data.synth import generic as synth_generic
 from suite.data.views import TwoViewAugment, augment_options
 from suite.errors import DatasetError
+from suite.training.sampler import EpochSampler
 
 SIZE = 16
 AUGMENT = TwoViewAugment(augment_options("mocov2", SIZE))

@@ -11,7 +11,8 @@ from test_trainer import assert_identical
 from suite.data.pretrain_data import pretrain_dataset
 from suite.data.synth import generic
 from suite.data.views import TwoViewAugment, augment_options
-from suite.pretrain.run import build_method, registered_methods
+from suite.pretrain.catalog import METHODS
+from suite.pretrain.run import build_method
 from suite.pretrain.trainer import train
 from suite.profiles import PRETRAIN_PROFILES
 
@@ -44,7 +45,7 @@ def _run(name, images, out, max_steps, resume=False):
 
 
 # the suite's own methods (tests register toy ones of their own)
-SUITE_METHODS = sorted(n for n, cls in registered_methods().items() if cls.__module__.startswith("suite."))
+SUITE_METHODS = [entry.name for entry in METHODS.entries() if entry.implementation.startswith("suite.")]
 
 
 @pytest.mark.parametrize("name", SUITE_METHODS)
@@ -65,7 +66,7 @@ def test_variants_and_settings_are_checked():
     assert official.config.queue_size == 16  # the profile still scales the queues
     with pytest.raises(SuiteError, match="no variant"):
         build_method("moco-v2", TINY, "official")
-    with pytest.raises(SuiteError, match="no settings"):
+    with pytest.raises(SuiteError, match="no setting losses"):
         build_method("moco-v2", TINY, losses="inv")
     with pytest.raises(SuiteError, match="unknown method"):
         build_method("simclr", TINY)

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import torchvision
 
-from suite.baselines.importers import import_backbone
+from suite.checkpoints.importers import import_backbone
 from suite.data.pretrain_data import pretrain_dataset
 from suite.data.synth import generic
 from suite.data.views import TwoViewAugment, augment_options
-from suite.pretrain.method import METHODS
+from suite.pretrain.catalog import METHODS
 from suite.pretrain.run import build_method
 from suite.pretrain.trainer import train
 from suite.profiles import PRETRAIN_PROFILES
@@ -32,4 +32,4 @@ def test_readme_example_method_trains_and_exports(tmp_path):
         assert report.ok and report.arch == "resnet18"
         torchvision.models.resnet18().load_state_dict(state, strict=False)
     finally:
-        METHODS.pop("simsiam-lite", None)
+        METHODS.remove("simsiam-lite")

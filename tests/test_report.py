@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from suite.plan import make_plan
+from suite.orchestration.plan import make_plan
+from suite.orchestration.store import write_record
 from suite.profiles import SMOKE_RUN
 from suite.report import collect, render, report
-from suite.store import write_record
 from suite.tables import TABLES
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from e2e import PLANNED, records, suite
 
-from suite.cluster import read_cluster
-from suite.store import RUNS, SUBMITIT, read_json
+from suite.orchestration.cluster import read_cluster
+from suite.orchestration.store import RUNS, SUBMITIT, read_json
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from e2e import PLANNED, TOY_METHOD, records, submissions, suite
 
-from suite.store import RUNS
+from suite.orchestration.store import RUNS
 
 pytestmark = pytest.mark.slow
 

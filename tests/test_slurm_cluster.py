@@ -333,7 +333,7 @@ def _join_and_reduce() -> tuple[int, int, float]:
     import torch
     import torch.distributed as dist
 
-    from suite.pretrain.distributed import init_process
+    from suite.training.process import init_process
 
     process = init_process("cpu")
     total = torch.tensor([float(process.rank + 1)])
@@ -343,8 +343,8 @@ def _join_and_reduce() -> tuple[int, int, float]:
 
 def test_the_suites_jobs_join_every_task_of_a_slurm_job(slurm_cluster, tmp_path):
     """Two tasks of one job become one gloo process group through init_process (submitit's environment)."""
-    from suite.cluster import read_cluster
-    from suite.launch import make_executor
+    from suite.orchestration.cluster import read_cluster
+    from suite.orchestration.launch import make_executor
 
     profile = tmp_path / "two.yaml"
     profile.write_text("defaults: {cpus_per_task: 1, mem_gb: 1, time_min: 5, tasks_per_node: 2}\n")

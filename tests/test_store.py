@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from suite.errors import SuiteError
-from suite.store import (
+from suite.orchestration.store import (
     WorkdirLock,
     add_submission,
     provenance,

@@ -5,7 +5,7 @@ import pytest
 from suite.errors import SuiteError
 from suite.paper_numbers import TABLES as NUMBERS
 from suite.paper_numbers import read_paper_table
-from suite.pretrain.run import registered_methods
+from suite.pretrain.catalog import METHODS
 from suite.tables import RESIM, SOURCES, SUPERVISED, TABLES, table, with_extra_methods
 
 
@@ -18,7 +18,7 @@ def test_spec_and_paper_numbers_have_the_same_shape(number):
 
 @pytest.mark.parametrize("number", NUMBERS)
 def test_every_stage_names_a_known_method_and_source(number):
-    known = {*registered_methods(), SUPERVISED, RESIM}
+    known = {*METHODS.names(), SUPERVISED, RESIM}
     for row in TABLES[number].rows:
         for stage in row.stages:
             assert stage.method in known and stage.data in SOURCES, (row.label, stage)

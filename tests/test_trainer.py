@@ -23,13 +23,16 @@ import torchvision
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from suite.data.views import ViewBatch
 from suite.errors import SuiteError
 from suite.models.backbone import ResNetTrunk
 from suite.pretrain import checkpoint, trainer
+from suite.pretrain.catalog import METHODS
 from suite.pretrain.contrastive import Queue, info_nce, momentum_copy, momentum_update
-from suite.pretrain.distributed import shuffled_forward
-from suite.pretrain.method import METHODS, Method, OptimSpec, StepOutput, Stepper, ViewBatch, register
+from suite.pretrain.method import Method, StepOutput, Stepper, register
 from suite.profiles import PretrainProfile
+from suite.training.process import shuffled_forward
+from suite.training.schedules import OptimSpec
 
 HOOKS: dict[str, int | None] = {"raise_at": None, "nan_at": None}  # 1-based step numbers
 
@@ -50,7 +53,6 @@ class ToyConfig:
 class Toy(Method):
     name: ClassVar[str] = "toy-trainer-test"
     Config: ClassVar[type] = ToyConfig
-    shuffle_bn: ClassVar[bool] = True
 
     def __init__(self, backbone, config: ToyConfig) -> None:
         super().__init__(backbone, config)
@@ -262,13 +264,12 @@ def test_learning_rates_follow_the_schedule_by_hand(straight, tmp_path):
 def test_learning_rate_function():
     spec = OptimSpec(lr=0.03, schedule="cosine")
     # 200 epochs of 10 steps: step 1005 is in epoch 100, half-way: 0.015
-    assert trainer.learning_rate(spec, 1005, 10, 200) == pytest.approx(0.015)
+    assert spec.lr_at(1005, 10, 200) == pytest.approx(0.015)
     step_spec = OptimSpec(lr=0.03, schedule="cosine_per_step")
-    assert trainer.learning_rate(step_spec, 500, 10, 200) == pytest.approx(
-        0.03 * (1 + math.cos(math.pi / 4)) / 2
-    )
+    assert step_spec.lr_at(500, 10, 200) == pytest.approx(0.03 * (1 + math.cos(math.pi / 4)) / 2)
+    assert OptimSpec(lr=0.03, schedule="constant").lr_at(1999, 10, 200) == 0.03
     with pytest.raises(SuiteError, match="schedule"):
-        trainer.learning_rate(OptimSpec(schedule="linear"), 0, 10, 200)
+        OptimSpec(schedule="linear")
 
 
 def test_nan_loss_stops_with_the_step_and_terms_and_keeps_the_last_checkpoint(tmp_path):
@@ -299,7 +300,7 @@ def test_checkpoint_is_complete_and_exports(straight):
     assert torch.equal(
         saved["backbone"]["layer4.1.bn2.weight"], saved["model"]["trunk_q.layer4.1.bn2.weight"]
     )
-    from suite.baselines.importers import import_backbone
+    from suite.checkpoints.importers import import_backbone
 
     trunk, report = import_backbone(straight / "checkpoint.pt")
     assert report.ok and torch.equal(trunk["conv1.weight"], saved["model"]["trunk_q.conv1.weight"])

@@ -1,6 +1,2 @@
-"""The baselines of the paper's tables (MoCo v2, DenseCL, PixPro), each one file registered by name,
-and importers of official checkpoints (importers.py)."""
-
-from suite.baselines import densecl, moco, pixpro
-
-__all__ = ["densecl", "moco", "pixpro"]
+"""The baselines of the paper's tables (MoCo v2, DenseCL, PixPro): each one torch file and one torch-free
+settings module that lists it in the catalogue (suite/pretrain/catalog.py)."""

@@ -21,27 +21,17 @@ The λ warm-up hook of the official code is off by default and left out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from suite.baselines.densecl_settings import DenseCLConfig
+from suite.data.views import ViewBatch
 from suite.pretrain.contrastive import Queue, info_nce, momentum_copy, momentum_update
-from suite.pretrain.distributed import shuffled_forward
-from suite.pretrain.method import BackboneFactory, Method, OptimSpec, StepOutput, ViewBatch, register
-
-
-@dataclass(frozen=True)
-class DenseCLConfig:
-    dim: int = 128  # d of q, k, r, t
-    hidden_dim: int = 2048  # hidden width of both neck branches
-    queue_size: int = 65536  # K of both queues (official; LiftedCL paper's baselines 16384)
-    temperature: float = 0.2  # τ
-    momentum: float = 0.999  # m, constant
-    loss_lambda: float = 0.5  # λ on L_r, 1 − λ on L_q
-    init: str = "densecl"  # suite.models.backbone.INITS key of the official trunk
+from suite.pretrain.method import BackboneFactory, Method, StepOutput
+from suite.training.process import shuffled_forward
 
 
 class Neck(nn.Module):
@@ -102,11 +92,9 @@ def dense_loss(r: Tensor, t: Tensor, match: Tensor, negatives: Tensor, temperatu
     return info_nce(rows, positives, negatives, temperature)
 
 
-@register
 class DenseCL(Method):
     name: ClassVar[str] = "densecl"
     Config: ClassVar[type] = DenseCLConfig
-    shuffle_bn: ClassVar[bool] = True
 
     def __init__(self, backbone: BackboneFactory, config: DenseCLConfig) -> None:
         super().__init__(backbone, config)
@@ -131,10 +119,6 @@ class DenseCL(Method):
         self.queue2.push(t_pooled)
         logs = {"loss_global": loss_global.detach(), "loss_dense": loss_dense.detach(), "loss": loss.detach()}
         return StepOutput(loss, logs)
-
-    def optimizer_groups(self, encoder: OptimSpec) -> dict[str, tuple[list[nn.Parameter], OptimSpec]]:
-        """Backbone and neck of the query encoder; the key encoder follows by momentum."""
-        return {"encoder": (list(self.encoder_q.parameters()), encoder)}
 
     def backbone(self) -> nn.Module:
         return self.encoder_q.trunk

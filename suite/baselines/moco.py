@@ -19,25 +19,17 @@ default initialisation: `init = "torchvision"` (suite.models.backbone.INITS).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from suite.baselines.moco_settings import MoCoConfig
+from suite.data.views import ViewBatch
 from suite.pretrain.contrastive import Queue, info_nce, momentum_copy, momentum_update
-from suite.pretrain.distributed import shuffled_forward
-from suite.pretrain.method import BackboneFactory, Method, OptimSpec, StepOutput, ViewBatch, register
-
-
-@dataclass(frozen=True)
-class MoCoConfig:
-    dim: int = 128  # d of q and k
-    queue_size: int = 65536  # K (official; the LiftedCL paper trains its baselines with 16384)
-    temperature: float = 0.2  # τ (v2; v1's 0.07 is the code's default)
-    momentum: float = 0.999  # m, constant
-    init: str = "torchvision"  # suite.models.backbone.INITS key of the official trunk
+from suite.pretrain.method import BackboneFactory, Method, StepOutput
+from suite.training.process import shuffled_forward
 
 
 class Encoder(nn.Module):
@@ -56,11 +48,9 @@ class Encoder(nn.Module):
         return F.normalize(self.head(self.trunk(x).mean(dim=(2, 3))), dim=1)
 
 
-@register
 class MoCo(Method):
     name: ClassVar[str] = "moco-v2"
     Config: ClassVar[type] = MoCoConfig
-    shuffle_bn: ClassVar[bool] = True
 
     def __init__(self, backbone: BackboneFactory, config: MoCoConfig) -> None:
         super().__init__(backbone, config)
@@ -79,10 +69,6 @@ class MoCo(Method):
         loss = info_nce(q, k, negatives, config.temperature)  # eq. 2
         self.queue.push(k)  # after the loss: this batch's keys are negatives for the next ones
         return StepOutput(loss, {"loss_nce": loss.detach(), "loss": loss.detach()})
-
-    def optimizer_groups(self, encoder: OptimSpec) -> dict[str, tuple[list[nn.Parameter], OptimSpec]]:
-        """f_q only; the key encoder follows by momentum."""
-        return {"encoder": (list(self.encoder_q.parameters()), encoder)}
 
     def backbone(self) -> nn.Module:
         return self.encoder_q.trunk

@@ -24,25 +24,16 @@ of every block, `init = "pixpro"` (suite.models.backbone.INITS). The scripts' LA
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from suite.baselines.pixpro_settings import PixProConfig
+from suite.data.views import ViewBatch
 from suite.pretrain.contrastive import momentum_copy, momentum_update
-from suite.pretrain.method import BackboneFactory, Method, OptimSpec, StepOutput, ViewBatch, register
-
-
-@dataclass(frozen=True)
-class PixProConfig:
-    dim: int = 256  # channels of x, x', y
-    hidden_dim: int = 4096  # hidden width of the projector
-    momentum: float = 0.99  # m_0, the momentum at the start of training
-    gamma: float = 2.0  # γ, sharpness of the similarity (`--pixpro-p 2`; the argparse default is 1)
-    pos_ratio: float = 0.7  # T, the distance threshold in bins (`--pixpro-pos-ratio`)
-    init: str = "pixpro"  # suite.models.backbone.INITS key of the official trunk
+from suite.pretrain.method import BackboneFactory, Method, StepOutput
 
 
 def momentum_at(progress: float, m0: float) -> float:
@@ -125,7 +116,6 @@ def pixel_loss(y: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     return -2 * per_image.mean()
 
 
-@register
 class PixPro(Method):
     name: ClassVar[str] = "pixpro"
     Config: ClassVar[type] = PixProConfig
@@ -171,15 +161,6 @@ class PixPro(Method):
             "positives": mask_12.sum(dim=(1, 2)).float().mean(),
         }
         return StepOutput(loss, logs)
-
-    def optimizer_groups(self, encoder: OptimSpec) -> dict[str, tuple[list[nn.Parameter], OptimSpec]]:
-        """Encoder, projector and value transform; the momentum branch follows by m_t."""
-        params = [
-            *self.encoder.parameters(),
-            *self.projector.parameters(),
-            *self.value_transform.parameters(),
-        ]
-        return {"encoder": (params, encoder)}
 
     def backbone(self) -> nn.Module:
         return self.encoder

@@ -42,12 +42,6 @@ def box_to_center_scale(
     return center, np.array([w, h]) * scale_mult
 
 
-def center_scale_to_box(center: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """[x1, y1, x2, y2] of the region a centre and scale cut out (RLE's `_center_scale_to_box`)."""
-    half = np.asarray(scale, dtype=np.float64) * 0.5
-    return np.concatenate([center - half, center + half])
-
-
 def crop_affine(center: np.ndarray, width: float, rotation: float, size: tuple[int, int]) -> np.ndarray:
     """(2, 3) image -> crop: `center` to the middle of a (w, h) = size output, `width` image pixels to
     size[0], the image turned by `rotation` degrees about the centre (get_affine_transform)."""

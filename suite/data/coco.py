@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from suite.data.images import atomic_write_bytes, read_image, write_image
+from suite.data.images import read_image, write_image
 from suite.data.layouts import (
     COCO_DETECTIONS,
     COCO_IMAGES,
@@ -30,6 +30,7 @@ from suite.data.layouts import (
 )
 from suite.data.validate import describe, listing, read_json, require_array, require_keys, spread
 from suite.errors import DatasetError
+from suite.io import atomic_write_bytes
 
 Box = tuple[float, float, float, float]  # x, y, width, height in pixels
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +11,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from suite.errors import DatasetError
+from suite.io import atomic_write_bytes
 
 
 def read_image(path: str | Path, mode: str = "RGB") -> np.ndarray:
@@ -47,20 +46,6 @@ def _decoded(path: str | Path, what: str, fix_missing: str) -> Iterator[Image.Im
         raise DatasetError(
             f"{what} is truncated or corrupt ({error})", path, "re-extract this file"
         ) from error
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary name beside the target, then rename, so no reader sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_image(path: str | Path, array: np.ndarray, quality: int = 90) -> None:

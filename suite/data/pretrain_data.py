@@ -13,22 +13,19 @@ permutation drawn from (seed, epoch) and can start an epoch part-way, for resumi
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset
 
 from suite.data import generic
 from suite.data.images import read_image
 from suite.data.validate import describe, listing, read_json, require_keys
-from suite.data.views import TwoViewAugment
+from suite.data.views import TwoViewAugment, ViewBatch
 from suite.errors import DatasetError
-from suite.pretrain.method import ViewBatch
 
 CROPS_INDEX = "index.json"
 CROPS_FOLDER = "crops"
@@ -124,43 +121,3 @@ def crop_files(folder: Path) -> list[Path]:
         what = f"crop listed in {CROPS_INDEX} not found ({len(missing)} of {len(files)} missing)"
         raise DatasetError(what, missing[0], CROPS_FIX)
     return files
-
-
-class EpochSampler(Sampler[int]):
-    """This process's share of a permutation of range(length) drawn from (seed, epoch).
-
-    Rank r takes positions r, r + world_size, ... of the permutation, as DistributedSampler does.
-    drop_last=True cuts the permutation to a multiple of world_size (every process the same count);
-    False pads it by wrapping around. set_epoch(epoch, start=k) skips this process's first k
-    indices, to resume an epoch after k samples without replaying them.
-    """
-
-    def __init__(
-        self, length: int, world_size: int = 1, rank: int = 0, seed: int = 0, drop_last: bool = True
-    ) -> None:
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank {rank} is not in [0, {world_size})")
-        if length < world_size:
-            raise ValueError(f"{length} samples cannot be shared by {world_size} processes")
-        self.length, self.world_size, self.rank, self.seed = length, world_size, rank, seed
-        self.drop_last = drop_last
-        self.per_rank = length // world_size if drop_last else math.ceil(length / world_size)
-        self.epoch, self.start = 0, 0
-
-    def set_epoch(self, epoch: int, start: int = 0) -> None:
-        if not 0 <= start <= self.per_rank:
-            raise ValueError(f"start {start} is not in [0, {self.per_rank}]")
-        self.epoch, self.start = epoch, start
-
-    def indices(self) -> list[int]:
-        """This process's whole share for the current epoch, before skipping `start`."""
-        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.length).tolist()
-        total = self.per_rank * self.world_size
-        order = (order * math.ceil(total / self.length))[:total]
-        return order[self.rank :: self.world_size]
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.indices()[self.start :])
-
-    def __len__(self) -> int:
-        return self.per_rank - self.start

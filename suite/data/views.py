@@ -185,3 +185,22 @@ class TwoViewAugment:
         views = [render(image, p, self.options, look) for p, look in zip(params, looks, strict=True)]
         rows = [geometry(p, height, width) for p in params]
         return views[0], views[1], rows[0], rows[1]
+
+
+@dataclass
+class ViewBatch:
+    """Two augmented views of N images and where each came from.
+
+    geometry rows are [top, left, height, width, flipped, image_height, image_width]: the crop box
+    in original-image pixels (as RandomResizedCrop.get_params returns it), 1.0 if the view was
+    flipped horizontally after cropping, and the size of the original image.
+    """
+
+    views: tuple[Tensor, Tensor]  # (N, 3, S, S) each, normalised
+    geometry: tuple[Tensor, Tensor]  # (N, 7) each, float
+    index: Tensor  # (N,) dataset index of each image
+
+    def to(self, device: torch.device, memory_format=torch.contiguous_format) -> ViewBatch:
+        views = tuple(v.to(device, non_blocking=True, memory_format=memory_format) for v in self.views)
+        geometry = tuple(g.to(device, non_blocking=True) for g in self.geometry)
+        return ViewBatch(views, geometry, self.index.to(device))  # type: ignore[arg-type]

@@ -14,8 +14,7 @@ trained trunk, without the classifier, is the backbone that later stages start f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,28 +29,13 @@ from suite.data import generic
 from suite.data.images import read_image
 from suite.data.views import IMAGENET_MEAN, IMAGENET_STD, crop_box
 from suite.errors import DatasetError
-from suite.finetune.task import Evaluation, OptimizerSpec, Task, register_task
+from suite.finetune.classification_settings import ClassificationConfig
+from suite.finetune.task import Evaluation, Task
 from suite.models.backbone import ResNetTrunk
+from suite.training.schedules import OptimizerSpec
 
 TRAIN_SPLIT, TEST_SPLIT = "train", "val"
 TOP_K = (1, 5)
-
-
-@dataclass(frozen=True)
-class ClassificationConfig:
-    input_size: int = 224
-    resize_size: int = 256  # test: shorter side resized to this, then the centre input_size crop
-    batch_size: int = 256
-    epochs: int = 90
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    milestones: tuple[int, ...] = (30, 60)
-    gamma: float = 0.1
-    crop_scale: tuple[float, float] = (0.08, 1.0)  # RandomResizedCrop's area range
-    crop_ratio: tuple[float, float] = (3 / 4, 4 / 3)
-    flip_p: float = 0.5
-    init: str = "torchvision"
 
 
 class Classifier(nn.Module):
@@ -96,13 +80,9 @@ class ImageFolderSet(Dataset):
         return {"image": tensor, "label": label, "index": index}
 
 
-@register_task
 class Classification(Task):
     name = "classification"
     Config = ClassificationConfig
-    datasets = ("generic",)
-    metrics = ("top1", "top5")
-    lower_is_better: ClassVar[dict[str, bool]] = {"top1": False, "top5": False}
 
     def build_model(self, trunk: ResNetTrunk) -> Classifier:
         return Classifier(trunk, len(generic.read_split(self.roots["generic"], TRAIN_SPLIT).classes))

@@ -30,9 +30,6 @@ Deviations (Config options keep the official behaviour where one exists):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -45,10 +42,12 @@ from suite.data.mpii import read_annotations
 from suite.data.skeleton import FLIP_PAIRS, ROOT
 from suite.errors import DatasetError
 from suite.evaluate.mpjpe import mpjpe, pa_mpjpe
+from suite.finetune.h36m_3d_settings import H36m3dConfig
 from suite.finetune.rle import RegressFlow3D, rle_loss_3d
 from suite.finetune.rle_data import EVAL_JOINTS, NUM_JOINTS, RleDataset, h36m_person, mpii_person, with_thorax
-from suite.finetune.task import Evaluation, OptimizerSpec, Task, register_task
+from suite.finetune.task import Evaluation, Task
 from suite.models.backbone import ResNetTrunk
+from suite.training.schedules import OptimizerSpec
 
 # Human3.6M's actions 2..16, as RLE names them for the per-action MPJPE.
 ACTIONS = (
@@ -58,42 +57,9 @@ ACTIONS = (
 FIRST_ACTION = 2
 
 
-@dataclass(frozen=True)
-class H36m3dConfig:
-    """RLE's configs/256x192_res50_3d_h36mmpii-flow.yaml (the crop is 256x256 despite the name)."""
-
-    input_size: int = 256
-    batch_size: int = 128  # 32 per GPU x 4
-    epochs: int = 200
-    lr: float = 1e-3  # Adam, no weight decay
-    milestones: tuple[int, ...] = (90, 120)
-    gamma: float = 0.1
-    clip_grad_norm: float = 35.0  # per parameter tensor
-    scale_factor: float = 0.3
-    rotation_factor: float = 30.0  # degrees
-    rotation_p: float = 0.6
-    flip_p: float = 0.5
-    color_factor: float = 0.2
-    occlusion: bool = True
-    occlusion_area: tuple[float, float] = (0.0, 0.7)  # of the box's area
-    occlusion_ratio: tuple[float, float] = (0.3, 1 / 0.3)
-    bbox_3d_shape: float = 2000.0  # mm; depth targets are depth / bbox_3d_shape
-    h36m_scale_mult: float = 1.0
-    mpii_scale_mult: float = 1.25
-    normalisation: str = "rgb"  # "official": RLE's BGR-ordered statistics (see the module docstring)
-    flip_test: bool = True
-    init: str = "torchvision"  # the trunk's initialisation when it gets no weights (Random init.)
-
-
-@register_task
 class Human36m3d(Task):
     name = "h36m-3d"
     Config = H36m3dConfig
-    datasets = ("h36m", "mpii")
-    metrics = ("mpjpe", "pa_mpjpe")
-    lower_is_better: ClassVar[dict[str, bool]] = {"mpjpe": True, "pa_mpjpe": True}
-    evaluation_settings = ("flip_test",)
-    baseline = "the mean root-relative training pose, predicted for every test frame"
 
     def build_model(self, trunk: ResNetTrunk) -> RegressFlow3D:
         return RegressFlow3D(trunk, trunk.num_channels, NUM_JOINTS)

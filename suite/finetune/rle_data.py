@@ -43,7 +43,7 @@ from suite.data.views import IMAGENET_MEAN, IMAGENET_STD
 from suite.errors import SuiteError
 
 if TYPE_CHECKING:
-    from suite.finetune.h36m_3d import H36m3dConfig
+    from suite.finetune.h36m_3d_settings import H36m3dConfig
 
 NUM_JOINTS = 18  # RLE's layout: the 17 Human3.6M joints, then the thorax
 THORAX = 17

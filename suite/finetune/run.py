@@ -26,10 +26,11 @@ import torch.distributed as dist
 from torch import Tensor
 
 from suite.config import dataset_roots, env_var
-from suite.data.images import atomic_write_bytes
 from suite.data.layouts import SYNTH_FOLDERS
 from suite.errors import SuiteError
-from suite.finetune.task import TASKS, Task
+from suite.finetune.catalog import TASKS
+from suite.finetune.task import Task
+from suite.io import atomic_write_bytes
 from suite.models.backbone import ResNetTrunk
 from suite.profiles import FinetuneProfile, finetune_profile
 from suite.training import checkpoint
@@ -41,38 +42,10 @@ MODEL_FORMAT = "suite-finetune-model"
 MODEL_VERSION = 1
 
 
-def registered_tasks() -> dict[str, type[Task]]:
-    """Every task, once the modules that register them are imported (the suite's and the plugins')."""
-    import suite.finetune.classification
-    import suite.finetune.h36m_3d  # noqa: F401
-    from suite.config import load_plugins
-
-    load_plugins()
-    return TASKS
-
-
-def task_config(name: str, profile: FinetuneProfile, changes: dict | None = None):
-    """The class of task `name` and its Config: the protocol's values, the profile's overrides and
-    any explicit changes."""
-    tasks = registered_tasks()
-    if name not in tasks:
-        raise SuiteError(f"unknown task {name!r}", fix=f"use one of {', '.join(sorted(tasks))}")
-    cls = tasks[name]
-    fields = {field.name for field in dataclasses.fields(cls.Config)}
-    unknown = sorted(set(changes or {}) - fields)
-    if unknown:
-        raise SuiteError(f"{name} has no settings {unknown}", fix=f"use some of {sorted(fields)}")
-    settings = {**profile.overrides_for(name), **(changes or {})}
-    # values that arrive as JSON lists (run specs) are the Config's tuples
-    return cls, cls.Config(**{key: tuple(v) if isinstance(v, list) else v for key, v in settings.items()})
-
-
-def task_settings(name: str, profile: str, changes: dict | None = None) -> dict[str, Any]:
-    """What decides a fine-tuning run's result besides its data, seed and initial weights: the task's
-    resolved Config and the trunk's architecture (a run plan's key holds them)."""
-    scale = finetune_profile(profile)
-    _, config = task_config(name, scale, changes)
-    return {"config": dataclasses.asdict(config), "arch": scale.arch}
+def task_config(name: str, profile: FinetuneProfile, changes: Mapping[str, Any] | None = None):
+    """The class of task `name` and its Config: the protocol's values, the profile's changes (the task's
+    catalogue entry) and any explicit changes (checked and typed; JSON lists become tuples)."""
+    return TASKS.load(name), TASKS.settings(name, profile=profile.name, changes=changes)
 
 
 def build_task(
@@ -80,7 +53,7 @@ def build_task(
 ) -> Task:
     """The task `name` configured as task_config says, reading the datasets at `roots`."""
     cls, config = task_config(name, profile, changes)
-    missing = [dataset for dataset in cls.datasets if dataset not in roots]
+    missing = [dataset for dataset in TASKS.get(name).datasets if dataset not in roots]
     if missing:
         raise SuiteError(f"{name} needs the datasets {missing}", fix="resolve the roots with task_data()")
     return cls(config, roots)
@@ -90,10 +63,7 @@ def task_data(task: str, data: Path | None) -> dict[str, Path]:
     """The roots of the task's datasets: DATA's SynthHuman sub-folders if it holds them all (DIR/h36m,
     DIR/mpii, ...); else DATA is the primary dataset's root and the others come from suite.toml or
     SUITE_<NAME>_ROOT."""
-    tasks = registered_tasks()
-    if task not in tasks:
-        raise SuiteError(f"unknown task {task!r}", fix=f"use one of {', '.join(sorted(tasks))}")
-    needed = tasks[task].datasets
+    needed = TASKS.get(task).datasets
     if data is not None and all((Path(data) / SYNTH_FOLDERS[name]).is_dir() for name in needed):
         return {name: Path(data) / SYNTH_FOLDERS[name] for name in needed}
     configured = dataset_roots()
@@ -127,9 +97,9 @@ def train_task(
     resume: go on from out/checkpoint.pt if there is one; a folder whose model.pt is of this very run
     (task, config, profile scale, seed, init, max_steps) is returned as it is.
     """
-    from suite.baselines.importers import import_backbone
+    from suite.checkpoints.importers import import_backbone
     from suite.finetune.trainer import train
-    from suite.pretrain.distributed import rank, world_size
+    from suite.training.process import rank, world_size
 
     settings = finetune_profile(profile)
     job = build_task(task, data, settings, changes)
@@ -188,7 +158,7 @@ def evaluate_task(
 ) -> dict[str, float]:
     """The task's official test protocol on a trained model; writes out/predictions.npz, then
     out/metrics.json (each atomically), and returns the metrics."""
-    from suite.pretrain.distributed import init_process
+    from suite.training.process import init_process
 
     settings = finetune_profile(profile)
     job = build_task(task, data, settings, changes)
@@ -245,7 +215,7 @@ def _refuse_another_model(path: Path, identity: dict, resume: bool) -> None:
 def _check_evaluable(saved: dict, job: Task, settings: FinetuneProfile, path: Path) -> None:
     """The model file must be of this task and architecture, trained with the config evaluated (apart
     from the settings the task lets an evaluation change)."""
-    free = set(job.evaluation_settings)
+    free = set(job.entry.evaluation_settings)
     now = {k: v for k, v in dataclasses.asdict(job.config).items() if k not in free}
     then = {k: v for k, v in saved["config"].items() if k not in free}
     differing = sorted(k for k in now.keys() | then.keys() if now.get(k) != then.get(k))

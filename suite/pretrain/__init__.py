@@ -1,3 +1,2 @@
-"""Pre-training: the trainer's contract, shared contrastive blocks, and the methods (registered on import)."""
-
-from suite.pretrain import liftedcl  # noqa: F401  (registers "liftedcl")
+"""Pre-training: the trainer's contract (method.py), shared contrastive blocks, LiftedCL, and the
+catalogue of methods (catalog.py), which imports no torch."""

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from suite.data.kinematic_prior import sample_skeletons
 from suite.data.skeleton import NUM_BONES, NUM_JOINTS, bone_matrix
 from suite.errors import SuiteError
-from suite.pretrain.distributed import rank
+from suite.training.process import rank
 
 SLOPE = 0.2  # LeakyReLU negative slope everywhere (official code)
 

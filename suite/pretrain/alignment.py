@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-ROUNDINGS = ("exact", "official")
+from suite.pretrain.liftedcl_settings import ROUNDINGS
 
 
 def shared_region(geometry_q: Tensor, geometry_k: Tensor) -> tuple[Tensor, Tensor]:

@@ -1,13 +1,14 @@
 """The pre-training trainer's checkpoints: their content, and the backbone for export.
 
-Files are written and read by suite.training.checkpoint (atomic, `checkpoint.pt` in the run's
-folder). The content (a dict of tensors and plain Python values, readable with
+Files are written by the training loop (suite.training.loop.fit: atomic, `checkpoint.pt` in the
+run's folder). The content (a dict of tensors and plain Python values, readable with
 torch.load(weights_only=True)):
 
-    format "suite-pretrain", version 1, method   what it is (suite.baselines.importers reads it)
+    format "suite-pretrain", version 1, method   what it is (suite.checkpoints.importers reads it)
     step, epoch, position, total_steps           steps done; the epoch and the batches done in it
-    seed, world_size, profile, config            the run's identity: PretrainProfile and the method's
-                                                 Config as dicts, compared on resume
+    config, profile, seed, world_size,           the run's identity, compared on resume: the method's
+    steps_per_epoch                              Config and the PretrainProfile (less its workers and
+                                                 checkpoint interval) as dicts
     model                                        method.state_dict(): encoders, queues, pointers, D...
     optimizers                                   {group: optimizer.state_dict()} for every stepper
     rng                                          [one entry per rank]: torch, cuda, numpy, python states

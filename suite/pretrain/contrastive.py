@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from suite.pretrain.distributed import concat_all_gather
+from suite.training.process import concat_all_gather
 
 
 class Queue(nn.Module):

@@ -17,44 +17,23 @@ import torch
 from suite.data.kinematic_prior import sample_skeletons
 from suite.data.pretrain_data import pretrain_dataset
 from suite.data.views import TwoViewAugment, augment_options
-from suite.errors import SuiteError
 from suite.figures import lifted_skeletons, skeleton_grid
 from suite.models.backbone import ResNetTrunk
-from suite.pretrain.method import METHODS, Method
+from suite.pretrain.catalog import METHODS
+from suite.pretrain.method import Method
 from suite.profiles import PretrainProfile, pretrain_profile
 
 FIGURE_IMAGES = 4  # images whose lifted skeletons are drawn
 FIGURE_SKELETONS = 24  # real skeletons drawn
 
 
-def registered_methods() -> dict[str, type[Method]]:
-    """Every method, once the modules that register them are imported (the suite's and the plugins')."""
-    import suite.baselines
-    import suite.pretrain.liftedcl  # noqa: F401
-    from suite.config import load_plugins
-
-    load_plugins()
-    return METHODS
-
-
 def method_config(name: str, profile: PretrainProfile, variant: str | None = None, **changes):
     """The class of method `name` and its Config: the paper defaults (or a named variant's, e.g.
-    LiftedCL's "official"), the profile's overrides and any explicit changes."""
-    methods = registered_methods()
-    if name not in methods:
-        raise SuiteError(f"unknown method {name!r}", fix=f"use one of {', '.join(sorted(methods))}")
-    cls = methods[name]
-    fields = {field.name for field in dataclasses.fields(cls.Config)}
-    overrides = {key: value for key, value in profile.overrides_for(name).items() if key in fields}
-    unknown = sorted(set(changes) - fields)
-    if unknown:
-        raise SuiteError(f"{name} has no settings {unknown}", fix=f"use some of {sorted(fields)}")
-    if variant is not None and not callable(getattr(cls.Config, variant, None)):
-        raise SuiteError(
-            f"{name} has no variant {variant!r}", fix="leave --variant out for the paper's settings"
-        )
-    make = cls.Config if variant is None else getattr(cls.Config, variant)
-    return cls, make(**{**overrides, **changes})
+    LiftedCL's "official"), the profile's overrides and any explicit changes (checked and typed)."""
+    fields = {field.name for field in dataclasses.fields(METHODS.get(name).settings)}
+    scaled = {key: value for key, value in profile.overrides_for(name).items() if key in fields}
+    config = METHODS.settings(name, changes={**scaled, **changes}, variant=variant)
+    return METHODS.load(name), config
 
 
 def build_method(
@@ -80,7 +59,7 @@ def pretrain(
     epochs: int | None = None,
     changes: dict | None = None,
 ) -> Path:
-    from suite.baselines.importers import import_backbone
+    from suite.checkpoints.importers import import_backbone
     from suite.pretrain.checkpoint import latest
     from suite.pretrain.trainer import train
 

@@ -1,21 +1,24 @@
-"""Checkpoint files of any trainer: atomic writes, typed reads, and the run folder's latest one.
+"""Checkpoint files of any trainer: named state, atomic writes, typed reads, resumption.
 
 One file, `checkpoint.pt` in the run's folder, is the latest state; it is replaced atomically
-(written under a temporary name, then renamed), so a run killed while saving leaves the previous
-checkpoint whole. Each trainer stores a dict of tensors and plain Python values, readable with
-torch.load(weights_only=True), tagged with its own "format" and "version".
+(suite.io: temporary name, fsync, rename), so a run killed while saving leaves the previous
+checkpoint whole. A checkpoint is a dict of tensors and plain Python values, readable with
+torch.load(weights_only=True), tagged with its stage's "format" and "version", holding the run's
+identity (which a resuming run must share: refuse_another_run) and the state_dict() of each named
+stateful object (state_of / restore: the model, each optimiser).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from suite.data.images import atomic_write_bytes
 from suite.errors import SuiteError
+from suite.io import atomic_write_bytes
 
 LATEST = "checkpoint.pt"
 
@@ -65,3 +68,54 @@ def remove_stale(folder: Path) -> None:
     """Delete the temporary files of a save that was killed half-way."""
     for stale in folder.glob(f".{LATEST}.*.tmp"):
         stale.unlink()
+
+
+def state_of(objects: Mapping[str, Any]) -> dict[str, Any]:
+    """The state_dict() of each named object; a mapping of objects gives a dict of their states."""
+    return {
+        name: state_of(thing) if isinstance(thing, Mapping) else thing.state_dict()
+        for name, thing in objects.items()
+    }
+
+
+def restore(objects: Mapping[str, Any], saved: Mapping[str, Any]) -> None:
+    """load_state_dict() each named object from what state_of() saved."""
+    for name, thing in objects.items():
+        if isinstance(thing, Mapping):
+            restore(thing, saved[name])
+        else:
+            thing.load_state_dict(saved[name])
+
+
+def resume_from(folder: Path, format: str, version: int, identity: dict[str, Any]) -> dict[str, Any]:
+    """The folder's latest checkpoint, which must be of this very run (SuiteError naming the
+    differing fields otherwise)."""
+    path = latest(folder)
+    if path is None:
+        raise SuiteError("no checkpoint to resume from", Path(folder) / LATEST, fix="train without resume")
+    saved = load(path, format, version)
+    refuse_another_run(saved, identity, path)
+    return saved
+
+
+def refuse_another_run(then: dict[str, Any], now: dict[str, Any], path: Path) -> None:
+    """SuiteError listing every field where a checkpoint's run identity differs from the resuming run's."""
+    differences = [
+        f"{key}: checkpoint {_diff(then.get(key), value)[0]}, now {_diff(then.get(key), value)[1]}"
+        for key, value in now.items()
+        if then.get(key) != value
+    ]
+    if differences:
+        raise SuiteError(
+            "the checkpoint is of another run: " + "; ".join(differences),
+            path,
+            fix="resume with the same settings, seed, data and number of processes, or train in a new folder",
+        )
+
+
+def _diff(then: Any, now: Any) -> tuple[Any, Any]:
+    """The differing fields of two dicts, or the two values."""
+    if isinstance(then, dict) and isinstance(now, dict):
+        keys = [k for k in then.keys() | now.keys() if then.get(k) != now.get(k)]
+        return {k: then.get(k) for k in sorted(keys)}, {k: now.get(k) for k in sorted(keys)}
+    return then, now

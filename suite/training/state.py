@@ -1,9 +1,8 @@
-"""The state of a training process beyond its weights: seeds, every rank's RNG states, the run's identity.
+"""The state of a training process beyond its weights: seeds and every rank's RNG states.
 
 A checkpoint holds every rank's RNG states (torch, CUDA, numpy, python), gathered to rank 0, so a
-resumed run draws exactly what the uninterrupted run would have drawn; and the identity of the run
-that wrote it, which a resuming run must share. Parameters start equal on every process by a
-broadcast from rank 0 (there is no DDP wrapper: the trainers average gradients themselves).
+resumed run draws exactly what the uninterrupted run would have drawn. Parameters start equal on
+every process by a broadcast from rank 0 (there is no DDP wrapper: the steppers average gradients).
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from suite.errors import SuiteError
-from suite.pretrain.distributed import Process
+from suite.training.process import Process
 
 
 def seed_everything(seed: int, rank: int) -> None:
@@ -74,26 +72,3 @@ def all_rng_states(process: Process) -> list[dict[str, Any]]:
     states: list[Any] = [None] * process.world_size
     dist.all_gather_object(states, state)
     return [{k: v.cpu() if isinstance(v, Tensor) else v for k, v in s.items()} for s in states]
-
-
-def refuse_another_run(then: dict[str, Any], now: dict[str, Any], path) -> None:
-    """SuiteError listing every field where a checkpoint's run identity differs from the resuming run's."""
-    differences = [
-        f"{key}: checkpoint {_diff(then.get(key), value)[0]}, now {_diff(then.get(key), value)[1]}"
-        for key, value in now.items()
-        if then.get(key) != value
-    ]
-    if differences:
-        raise SuiteError(
-            "the checkpoint is of another run: " + "; ".join(differences),
-            path,
-            fix="resume with the same settings, seed, data and number of processes, or train in a new folder",
-        )
-
-
-def _diff(then: Any, now: Any) -> tuple[Any, Any]:
-    """The differing fields of two dicts, or the two values."""
-    if isinstance(then, dict) and isinstance(now, dict):
-        keys = [k for k in then.keys() | now.keys() if then.get(k) != now.get(k)]
-        return {k: then.get(k) for k in sorted(keys)}, {k: now.get(k) for k in sorted(keys)}
-    return then, now

@@ -28,10 +28,10 @@ import smplx
 import torch
 from smplx.utils import Struct
 
-from suite.data.images import atomic_write_bytes
 from suite.data.layouts import SMPL_GENDERS, SMPL_J_REGRESSOR_H36M, SMPL_MODEL
 from suite.data.skeleton import JOINTS
 from suite.data.smpl import NUM_POSE_BASIS, NUM_SMPL_JOINTS, read_j_regressor_h36m, read_model
+from suite.io import atomic_write_bytes
 
 SMPL_JOINTS = (
     "pelvis", "l_hip", "r_hip", "spine1", "l_knee", "r_knee", "spine2", "l_ankle", "r_ankle",

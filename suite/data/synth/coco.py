@@ -14,11 +14,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from suite.data.images import atomic_write_bytes, write_image
+from suite.data.images import write_image
 from suite.data.layouts import COCO_DETECTIONS, COCO_IMAGES, COCO_KEYPOINTS, COCO_SPLITS
 from suite.data.skeleton import COCO_JOINTS, COCO_SKELETON, H36M_TO_COCO
 from suite.data.synth.photo import PhotoStyle, draw_photo
 from suite.data.synth.render import Rendering
+from suite.io import atomic_write_bytes
 
 STYLE = PhotoStyle(
     size=(320, 240),

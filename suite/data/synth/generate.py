@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from suite.data.images import atomic_write_bytes
-from suite.data.layouts import DATASETS, SYNTH_FOLDERS
+from suite.data.layouts import DATASETS, SYNTH_FOLDERS, SYNTH_VERSION
 from suite.data.synth import body_model, coco, generic, h36m, lip, mpii, pw3d
+from suite.io import atomic_write_bytes
 
 DEFAULT_N = 64
 MARKER = ".complete"
-VERSION = 1  # bump when the generator's output changes, so old trees are rewritten
+VERSION = SYNTH_VERSION  # bump it (in layouts.py) when the output changes, so old trees are rewritten
 
 Writer = Callable[[Path, int, np.random.Generator], None]
 

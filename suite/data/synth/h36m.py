@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from suite.data.camera import Camera
-from suite.data.images import atomic_write_bytes, write_image
+from suite.data.images import write_image
 from suite.data.kinematic_prior import euler, sample_skeletons
 from suite.data.layouts import (
     H36M_IMAGES,
@@ -33,6 +33,7 @@ from suite.data.skeleton import BONES, JOINTS, NUM_JOINTS, ROOT
 from suite.data.synth.camera import SKELETON_TO_WORLD, orbit_camera
 from suite.data.synth.figure import dress
 from suite.data.synth.render import random_background, render
+from suite.io import atomic_write_bytes
 
 SIZE = (256, 256)
 FOCAL_PER_WIDTH = 1.15  # Human3.6M's cameras: about 1145 px focal length for 1000 px images

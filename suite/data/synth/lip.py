@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from suite.data.images import atomic_write_bytes, write_image
+from suite.data.images import write_image
 from suite.data.kinematic_prior import sample_skeletons
 from suite.data.layouts import LIP_IDS, LIP_IMAGES, LIP_SEGMENTATIONS, LIP_SPLITS
 from suite.data.synth.camera import place_at
 from suite.data.synth.figure import dress
 from suite.data.synth.render import render
+from suite.io import atomic_write_bytes
 
 HEIGHT_RANGE = (80, 200)  # crop height, px
 FOCAL_PER_HEIGHT = 1.5  # focal length / crop height

@@ -15,11 +15,12 @@ import numpy as np
 import scipy.io
 from tqdm import tqdm
 
-from suite.data.images import atomic_write_bytes, write_image
+from suite.data.images import write_image
 from suite.data.layouts import MPII_ANNOTATIONS, MPII_GT_VALID, MPII_IMAGES, MPII_SPLITS
 from suite.data.skeleton import H36M_TO_MPII, JOINTS, MPII_JOINTS
 from suite.data.synth.photo import PhotoStyle, draw_photo
 from suite.data.synth.render import Rendering
+from suite.io import atomic_write_bytes
 
 STYLE = PhotoStyle(
     size=(320, 240),

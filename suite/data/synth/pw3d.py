@@ -25,13 +25,14 @@ import numpy as np
 import smplx
 import torch
 
-from suite.data.images import atomic_write_bytes, write_image
+from suite.data.images import write_image
 from suite.data.layouts import PW3D_IMAGES, PW3D_SEQUENCES
 from suite.data.skeleton import JOINTS
 from suite.data.synth.body_model import NUM_BETAS, SMPL_JOINTS, h36m_joints, load_smpl, twin
 from suite.data.synth.camera import look_at
 from suite.data.synth.figure import dress
 from suite.data.synth.render import random_background, render
+from suite.io import atomic_write_bytes
 
 SIZE = (270, 480)  # width, height
 FOCAL = 1962.0 / 4  # px; 3DPW's intrinsics have fx ~ fy ~ 1962 px at 1080 x 1920

@@ -38,7 +38,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ import torch
 import torchvision
 from torch import Tensor
 
+from suite.checkpoints.formats import FORMATS
 from suite.errors import SuiteError
 from suite.models.backbone import ARCHS
 
@@ -77,9 +78,6 @@ class LoadReport:
             and not self.unexpected
             and not self.mismatched
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
 
     def __str__(self) -> str:
         mismatched = [f"{key} {tuple(got)} vs {tuple(want)}" for key, got, want in self.mismatched]
@@ -255,7 +253,8 @@ IMPORTERS: tuple[Importer, ...] = (
         keeps_fc=True,
     ),
 )
-FORMATS = tuple(importer.name for importer in IMPORTERS)
+if FORMATS != tuple(importer.name for importer in IMPORTERS):
+    raise ImportError("suite/checkpoints/formats.py FORMATS must name IMPORTERS in their order")
 
 
 def read_checkpoint(path: str | Path, *, trust: bool = False) -> dict[str, Any]:

@@ -15,22 +15,22 @@ mmpose       {"state_dict": {"backbone.<torchvision name>": tensor}, "meta": {..
              write it for torchvision://resnet50, matches no key of this file and leaves the backbone
              random with only a warning; use --to torchvision for that form.
 
-Files are written atomically: to a temporary file beside the target, then os.replace.
+Files are written atomically (suite.io: a temporary file beside the target, fsync, rename).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from suite.baselines.importers import LoadReport, import_backbone
+from suite.checkpoints.formats import TARGETS
+from suite.checkpoints.importers import LoadReport, import_backbone
 from suite.errors import SuiteError
+from suite.io import atomic_write_bytes
 
-TARGETS = ("torchvision", "mmpose")
 MMPOSE_PREFIX = "backbone."
 
 
@@ -64,20 +64,7 @@ def export(
             "arch": report.arch,
         }
         payload = {"state_dict": {MMPOSE_PREFIX + key: value for key, value in state.items()}, "meta": meta}
-    save_atomic(payload, out)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write_bytes(out, buffer.getvalue())
     return report
-
-
-def save_atomic(payload: Any, out: Path) -> None:
-    """torch.save to a temporary file in the target's folder, fsync, then os.replace onto `out`."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(payload, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -33,10 +33,11 @@ from typing import Any
 import submitit
 from tqdm import tqdm
 
-from suite.cluster import Cluster
 from suite.errors import SuiteError
-from suite.plan import Plan, Run
-from suite.store import (
+from suite.orchestration.cluster import Cluster
+from suite.orchestration.kinds import KINDS
+from suite.orchestration.plan import Plan, Run
+from suite.orchestration.store import (
     SUBMITIT,
     WorkdirLock,
     add_submission,
@@ -49,7 +50,6 @@ from suite.store import (
 )
 
 EXECUTORS = ("slurm", "local", "debug")
-JOB_KIND = {"synth": "prepare", "crops": "prepare", "pretrain": "pretrain", "finetune": "finetune"}
 LOCAL_TIMEOUT_MIN = 7 * 24 * 60  # submitit's local executor kills a job after its timeout (default 5 min)
 # squeue states of a job that has not ended (https://slurm.schedmd.com/squeue.html#SECTION_JOB-STATE-CODES)
 SLURM_ALIVE = {
@@ -82,7 +82,7 @@ class RunJob(submitit.helpers.Checkpointable):
         self.requeued = False  # set by checkpoint(): the job is being requeued and will exit
 
     def __call__(self) -> dict[str, Any]:
-        from suite.jobs import execute
+        from suite.orchestration.jobs import execute
 
         if self.threads is not None:
             import torch
@@ -207,8 +207,7 @@ def submit(
     run: Run, plan: Plan, executor: str, cluster: Cluster | None, after: list[str] = ()
 ) -> submitit.Job:
     """Submit one run (after the given SLURM job ids succeed) and note the submission in the store."""
-    kind = JOB_KIND.get(run.kind, "evaluate")
-    chosen = make_executor(executor, kind, plan.workdir, cluster)
+    chosen = make_executor(executor, KINDS[run.kind].job, plan.workdir, cluster)
     chosen.update_parameters(name=f"suite-{run.kind}-{run.key[:8]}")
     if after:
         chosen.update_parameters(slurm_dependency="afterok:" + ":".join(after))
@@ -228,8 +227,8 @@ class RunState:
 
 
 def run_state(run: Run, workdir: Path, squeue: Callable[[list[str]], dict] | None = None) -> RunState:
-    if run.kind == "weights":
-        exists = Path(run.inputs["path"]).is_file()
+    if not KINDS[run.kind].runs:  # an official weights file: there or not
+        exists = run.output(workdir).is_file()
         return RunState("done" if exists else "missing", detail=run.inputs["path"])
     record = read_record(workdir, run.key) or {}
     if record.get("status") == "done":

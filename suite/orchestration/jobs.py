@@ -3,6 +3,8 @@
 execute(run, folder) runs on every process of the job (pre-training and fine-tuning are distributed
 over them); it resumes whatever the folder already holds, so a requeued or rerun job goes on from
 its last checkpoint. Only rank 0 writes the run's outputs. Returns what goes into the run's record.
+Each kind names its function here in kinds.KINDS; this module imports torch and the stages only
+inside them.
 """
 
 from __future__ import annotations
@@ -11,39 +13,45 @@ import io
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from suite.data.images import atomic_write_bytes
-from suite.plan import OUTPUTS, SUPERVISED, Run
-from suite.pretrain.distributed import rank
+from suite.io import atomic_write_bytes
+from suite.orchestration.kinds import KINDS
+from suite.orchestration.plan import Run
+from suite.tables import SUPERVISED
 
 
 def execute(run: Run, folder: Path) -> dict[str, Any]:
-    return KINDS[run.kind](run, Path(folder))
+    return KINDS[run.kind].function()(run, Path(folder))
 
 
-def _synth(run: Run, folder: Path) -> dict[str, Any]:
+def _output(run: Run, folder: Path) -> Path:
+    return folder / KINDS[run.kind].output
+
+
+def run_synth(run: Run, folder: Path) -> dict[str, Any]:
     from suite.data.synth import generate
 
-    generate(folder / OUTPUTS["synth"], n=run.spec["n"], seed=run.spec["seed"])
+    generate(_output(run, folder), n=run.spec["n"], seed=run.spec["seed"])
     return {}
 
 
-def _crops(run: Run, folder: Path) -> dict[str, Any]:
+def run_crops(run: Run, folder: Path) -> dict[str, Any]:
     from suite.data.coco import write_crops
 
     index = write_crops(
         Path(run.inputs["coco"]),
-        folder / OUTPUTS["crops"],
+        _output(run, folder),
         split=run.spec["split"],
         require_keypoints=run.spec["require_keypoints"],
     )
     return {"index": str(index)}
 
 
-def _pretrain(run: Run, folder: Path) -> dict[str, Any]:
+def run_pretrain(run: Run, folder: Path) -> dict[str, Any]:
     """One stage of a recipe; its backbone (torchvision names) goes to backbone.pt for the next run."""
+    import torch
+
     from suite.pretrain.checkpoint import read_backbone
+    from suite.training.process import rank
 
     spec, init = run.spec, _optional_path(run.inputs.get("init"))
     if spec["method"] == SUPERVISED:
@@ -73,11 +81,11 @@ def _pretrain(run: Run, folder: Path) -> dict[str, Any]:
     if backbone is not None:
         buffer = io.BytesIO()
         torch.save(backbone, buffer)
-        atomic_write_bytes(folder / OUTPUTS["pretrain"], buffer.getvalue())
+        atomic_write_bytes(_output(run, folder), buffer.getvalue())
     return {}
 
 
-def _finetune(run: Run, folder: Path) -> dict[str, Any]:
+def run_finetune(run: Run, folder: Path) -> dict[str, Any]:
     from suite.finetune.run import train_task
 
     spec = run.spec
@@ -94,7 +102,7 @@ def _finetune(run: Run, folder: Path) -> dict[str, Any]:
     return {}
 
 
-def _evaluate(run: Run, folder: Path) -> dict[str, Any]:
+def run_evaluate(run: Run, folder: Path) -> dict[str, Any]:
     from suite.finetune.run import evaluate_task
 
     spec = run.spec
@@ -114,12 +122,3 @@ def _roots(run: Run) -> dict[str, Path]:
 
 def _optional_path(value: str | None) -> Path | None:
     return None if value is None else Path(value)
-
-
-KINDS = {
-    "synth": _synth,
-    "crops": _crops,
-    "pretrain": _pretrain,
-    "finetune": _finetune,
-    "evaluate": _evaluate,
-}

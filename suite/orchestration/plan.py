@@ -2,14 +2,7 @@
 
     plan = make_plan(table(4), run_profile("demo"), workdir)
 
-Kinds of run, in the order they depend on each other:
-
-    synth     SynthHuman, the demo profile's every dataset (`data synth`)
-    crops     the COCO human crops of appendix A (`data crops`), the "CC" pre-training source
-    weights   an official checkpoint the user supplies (paper profile, "IN" stages); nothing to run
-    pretrain  one stage of a row's recipe (`pretrain`), from the previous stage's backbone
-    finetune  a task's training on a row's backbone (random initialisation for "Random init.")
-    evaluate  the task's official test protocol on the fine-tuned model: the table's numbers
+The kinds of run (synth, crops, weights, pretrain, finetune, evaluate) are in kinds.py.
 
 A run's key is the SHA-256 of its kind and spec: the method or task with its resolved settings
 (paper defaults, profile overrides, the row's changes), the profile's scale, the seed, and the keys
@@ -28,27 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from suite.config import dataset_roots, env_var, official_weights, weights_variable
-from suite.data.layouts import SYNTH_FOLDERS
+from suite.data.layouts import SYNTH_FOLDERS, SYNTH_VERSION
 from suite.errors import SuiteError
-from suite.profiles import METHOD_COST, RunProfile
-from suite.store import run_dir
-from suite.tables import RESIM, SUPERVISED, Row, Stage, Table
+from suite.finetune.catalog import TASKS
+from suite.orchestration.kinds import KINDS
+from suite.orchestration.store import run_dir
+from suite.pretrain.catalog import METHODS
+from suite.profiles import RunProfile, finetune_profile
+from suite.tables import RESIM, SUPERVISED, TABLES, Row, Stage, Table
 
 VERSION = 1  # bump when a change of code changes what an existing key would compute
-KINDS = ("synth", "crops", "weights", "pretrain", "finetune", "evaluate")
 SUPERVISED_TASK = "classification"  # how a 'Super.' stage I is trained in the profiles that train it
 SOURCE_DATASET = {"IN": "generic", "CC": "coco", "H36M": "h36m"}
 # Pre-training sources whose preparation exists (H36M frames come with Table 7's 2D task).
 BUILT_SOURCES = ("IN", "CC")
 CROPS_SPLIT = "train2017"
-# What each kind leaves in its folder for the runs after it (weights: the user's file).
-OUTPUTS = {
-    "synth": "synth",
-    "crops": "crops",
-    "pretrain": "backbone.pt",
-    "finetune": "model.pt",
-    "evaluate": "metrics.json",
-}
 
 
 @dataclass(frozen=True)
@@ -61,9 +48,9 @@ class Run:
     needs: tuple[str, ...]  # keys of the runs whose outputs it reads
 
     def output(self, root: Path) -> Path:
-        if self.kind == "weights":
-            return Path(self.inputs["path"])
-        return run_dir(root, self.key) / OUTPUTS[self.kind]
+        """What the run leaves for the runs after it (an official weights file: the user's file)."""
+        output = KINDS[self.kind].output
+        return Path(self.inputs["path"]) if output is None else run_dir(root, self.key) / output
 
 
 @dataclass
@@ -94,16 +81,8 @@ class Plan:
         return list(seen)
 
     def hours(self, run: Run) -> float:
-        """Estimated device-hours of one run, from the profile."""
-        hours = self.profile.hours
-        if run.kind == "pretrain":
-            if run.spec["method"] == SUPERVISED:
-                return hours["pretrain:supervised"]
-            scale = METHOD_COST.get(run.spec["method"], 1.0) * run.spec["epochs"] / self.profile.epochs(200)
-            return hours[f"pretrain:{run.spec['source']}"] * scale
-        if run.kind in ("finetune", "evaluate"):
-            return hours.get(f"{run.kind}:{run.spec['task']}", 0.0)
-        return hours["prepare"] if run.kind in ("synth", "crops") else 0.0
+        """Estimated device-hours of one run (its kind's estimate at the profile)."""
+        return KINDS[run.kind].hours(run, self.profile)
 
 
 def run_key(kind: str, spec: dict[str, Any]) -> str:
@@ -117,9 +96,7 @@ def make_run(kind: str, label: str, spec: dict, inputs: dict | None = None, need
 
 def make_plan(table: Table, profile: RunProfile, workdir: Path, seeds: tuple[int, ...] = (0,)) -> Plan:
     """Every run of every row and column of the table (SuiteError if a column's task is not built)."""
-    from suite.finetune.run import registered_tasks
-
-    missing = [task for task in table.tasks if task not in registered_tasks()]
+    missing = [task for task in table.tasks if task not in TASKS]
     if missing:
         raise SuiteError(
             f"Table {table.number} needs the fine-tuning task(s) {', '.join(missing)}, "
@@ -129,29 +106,34 @@ def make_plan(table: Table, profile: RunProfile, workdir: Path, seeds: tuple[int
     plan = Plan(table, profile, Path(workdir), tuple(seeds))
     data = _Data(plan)
     for row in table.rows:
+        before = dict(plan.runs)
         try:
-            backbone = _stages(plan, data, row)
+            _row(plan, data, row)
         except Unavailable as reason:
+            plan.runs = before  # none of the row's runs, unless another row needs them
             plan.unavailable[row.label] = str(reason)
-            continue
-        keys: list[str] = [] if backbone is None else plan.ancestors(backbone.key)
-        for column in table.columns:
-            cell = []
-            for seed in plan.seeds:
-                trained = _finetune(plan, data, column.task, row, backbone, seed)
-                evaluated = _evaluate(plan, data, column.task, row, trained)
-                keys += [key for key in plan.ancestors(evaluated.key) if key not in keys]
-                cell.append(evaluated.key)
-            plan.cells[(row.label, column.name)] = tuple(cell)
-        plan.row_runs[row.label] = tuple(keys)
     return plan
 
 
-def _runnable_tables() -> list[str]:
-    from suite.finetune.run import registered_tasks
-    from suite.tables import TABLES
+def _row(plan: Plan, data: _Data, row: Row) -> None:
+    """The runs of a row, its cells' evaluations and its run keys, added to the plan."""
+    backbone = _stages(plan, data, row)
+    keys: list[str] = [] if backbone is None else plan.ancestors(backbone.key)
+    cells = {}
+    for column in plan.table.columns:
+        cell = []
+        for seed in plan.seeds:
+            trained = _finetune(plan, data, column.task, row, backbone, seed)
+            evaluated = _evaluate(plan, data, column.task, row, trained)
+            keys += [key for key in plan.ancestors(evaluated.key) if key not in keys]
+            cell.append(evaluated.key)
+        cells[(row.label, column.name)] = tuple(cell)
+    plan.cells.update(cells)
+    plan.row_runs[row.label] = tuple(keys)
 
-    return [str(n) for n, t in TABLES.items() if all(task in registered_tasks() for task in t.tasks)]
+
+def _runnable_tables() -> list[str]:
+    return [str(n) for n, t in TABLES.items() if all(task in TASKS for task in t.tasks)]
 
 
 class Unavailable(Exception):
@@ -165,7 +147,7 @@ class _Data:
         self.plan = plan
         self.synth: Run | None = None
         if plan.profile.synth is not None:
-            spec = {"n": plan.profile.synth.n, "seed": plan.profile.synth.seed, "generator": _synth_version()}
+            spec = {"n": plan.profile.synth.n, "seed": plan.profile.synth.seed, "generator": SYNTH_VERSION}
             self.synth = plan.add(make_run("synth", "SynthHuman", spec))
         self.configured = dataset_roots() if self.synth is None else {}
 
@@ -195,12 +177,6 @@ class _Data:
         return self.plan.add(run)
 
 
-def _synth_version() -> int:
-    from suite.data.synth.generate import VERSION as GENERATOR
-
-    return GENERATOR
-
-
 def _stages(plan: Plan, data: _Data, row: Row) -> Run | None:
     """The runs of a row's pre-training stages; the last one's backbone (None: random init.)."""
     previous: Run | None = None
@@ -228,8 +204,6 @@ def _official(stage: Stage, label: str) -> Run:
 
 
 def _pretrain(plan: Plan, data: _Data, stage: Stage, init: Run | None, label: str) -> Run:
-    from suite.pretrain.run import method_config
-
     if stage.method == RESIM:
         raise Unavailable(
             "ReSim has no implementation here: this row needs its official weights, which only the paper "
@@ -259,7 +233,7 @@ def _pretrain(plan: Plan, data: _Data, stage: Stage, init: Run | None, label: st
         spec |= {"task": SUPERVISED_TASK, "settings": _task_settings(SUPERVISED_TASK, profile, {})}
     else:
         changes = dict(stage.settings)
-        _, config = method_config(stage.method, profile.pretrain, stage.variant, **changes)
+        config = METHODS.settings(stage.method, profile=profile.name, changes=changes, variant=stage.variant)
         resumable = ("workers", "checkpoint_every")
         scale = {k: v for k, v in dataclasses.asdict(profile.pretrain).items() if k not in resumable}
         spec |= {
@@ -306,18 +280,17 @@ def _cell_label(what: str, task: str, row: Row, seed: int, plan: Plan) -> str:
 
 
 def _task_roots(data: _Data, task: str) -> dict[str, Path]:
-    from suite.finetune.run import registered_tasks
-
-    return {f"root:{name}": data.root(name) for name in registered_tasks()[task].datasets}
+    return {f"root:{name}": data.root(name) for name in TASKS.get(task).datasets}
 
 
 def _task_settings(task: str, profile: RunProfile, changes: dict) -> dict:
-    from suite.finetune.run import task_settings
-
+    """What decides a fine-tuning's result besides its data, seed and initial weights: the task's
+    resolved settings (the protocol's, the profile's changes, the row's) and the trunk's architecture."""
     try:
-        return task_settings(task, profile.name, changes)
+        config = TASKS.settings(task, profile=profile.name, changes=changes)
     except SuiteError as error:
         raise Unavailable(str(error)) from error
+    return {"config": dataclasses.asdict(config), "arch": finetune_profile(profile.name).arch}
 
 
 def _sha256(path: Path) -> str:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from suite.errors import SuiteError
 
-CLUSTERS = Path(__file__).resolve().parents[1] / "slurm"
+CLUSTERS = Path(__file__).resolve().parents[2] / "slurm"
 JOB_KINDS = ("prepare", "pretrain", "finetune", "evaluate")
 COUNTS = (  # integer settings, at least 0
     "nodes",

@@ -25,8 +25,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from suite.data.images import atomic_write_bytes
 from suite.errors import SuiteError
+from suite.io import write_json
 
 RUNS = "runs"
 SUBMITIT = "submitit"
@@ -45,10 +45,6 @@ def workdir(path: str | Path | None = None) -> Path:
 
 def run_dir(root: Path, key: str) -> Path:
     return Path(root) / RUNS / key
-
-
-def write_json(path: Path, value: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(value, indent=2, sort_keys=True, default=str) + "\n").encode())
 
 
 def read_json(path: Path) -> dict | None:
@@ -99,7 +95,7 @@ def add_submission(root: Path, key: str, executor: str, job_id: str, folder: Pat
 
 def provenance() -> dict[str, Any]:
     """What the code was: the git commit of the suite (and whether the tree had changes), versions."""
-    source = Path(__file__).resolve().parents[1]
+    source = Path(__file__).resolve().parents[2]
     commit, dirty = None, None
     try:
         commit = _git(source, "rev-parse", "HEAD")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from suite.io import atomic_write_bytes
+
 LOG = "log.jsonl"
 TENSORBOARD = "tensorboard"
 
@@ -65,7 +67,7 @@ def _cut(path: Path, start: int) -> None:
     if not path.exists():
         return
     kept = [line for line in path.read_text().splitlines(keepends=True) if _step(line) <= start]
-    path.write_text("".join(kept))
+    atomic_write_bytes(path, "".join(kept).encode())
 
 
 def _step(line: str) -> float:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from suite.launch import RunState
-from suite.plan import Plan
-from suite.store import RUNS, read_json, read_record, read_submission
+from suite.orchestration.launch import RunState
+from suite.orchestration.plan import Plan
+from suite.orchestration.store import RUNS, read_json, read_record, read_submission
 
 LOG_LINES = 15  # lines of a failed job's log that `status` shows
 

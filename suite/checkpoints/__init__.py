@@ -1,0 +1,2 @@
+"""Checkpoint formats: reading every supported file into a torchvision backbone (importers.py, with a
+load report), and writing ours out as torchvision or mmpose checkpoints (export.py)."""

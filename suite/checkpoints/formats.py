@@ -1,0 +1,6 @@
+"""The names of the checkpoint formats, without torch: what `export --format` and `--to` accept."""
+
+# The formats importers.py reads, in its detection order (importers.IMPORTERS' names).
+FORMATS = ("suite", "liftedcl", "resim", "moco", "pixpro", "densecl", "torchvision")
+# What export.py writes.
+TARGETS = ("torchvision", "mmpose")

@@ -1,0 +1,131 @@
+"""`python -m suite plan | run | status | report`: a paper table's runs, run end to end, followed and
+reported. Building the plan reads the torch-free catalogues; only `run`'s jobs import torch."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from suite.profiles import PROFILES
+
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    plan = verbs.add_parser("plan", help="the runs a table needs: done or to run, estimated device-hours")
+    _table_arguments(plan)
+    plan.set_defaults(run=_plan)
+
+    run = verbs.add_parser("run", help="run a table end to end: pre-train, fine-tune, evaluate, report")
+    _table_arguments(run)
+    run.add_argument(
+        "--executor",
+        choices=("slurm", "local", "debug"),
+        help="default: slurm when sbatch is reachable, else local (local and debug always wait)",
+    )
+    run.add_argument("--cluster", default="example", help="slurm/NAME.yaml or a YAML file (default: example)")
+    run.add_argument("--wait", action="store_true", help="follow the SLURM jobs to the end, then report")
+    run.add_argument("--poll", type=float, default=5.0, help="seconds between checks of the jobs (default 5)")
+    run.add_argument("--results", type=Path, default=RESULTS, help="where tableN.md goes (default results/)")
+    run.set_defaults(run=_run)
+
+    status = verbs.add_parser("status", help="each run: done / running / queued / failed, and failures' logs")
+    _table_arguments(status, required=False)
+    status.set_defaults(run=_status)
+
+    report = verbs.add_parser("report", help="write results/tableN.md and its figure from the run records")
+    _table_arguments(report)
+    report.add_argument("--results", type=Path, default=RESULTS, help="default: the repository's results/")
+    report.set_defaults(run=_report)
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _table_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--table", type=int, required=required, help="the paper's table, 1-9")
+    parser.add_argument("--profile", default="paper", choices=PROFILES, help="default: paper")
+    parser.add_argument(
+        "--workdir", type=Path, help="runs and the lock (default $SUITE_WORKDIR, else ./work)"
+    )
+    parser.add_argument(
+        "--seeds", type=_seeds, default=[0], help="fine-tuning seeds, e.g. 0,1,2 (default 0): mean ± std"
+    )
+    parser.add_argument(
+        "--extra-method",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="add a row for a registered method (on COCO crops from MoCo-v2's IN weights, as LiftedCL)",
+    )
+
+
+def _table_plan(args: argparse.Namespace):
+    """The plan of --table at --profile in --workdir, with the extra methods' rows."""
+    from suite.orchestration.plan import make_plan
+    from suite.orchestration.store import workdir
+    from suite.profiles import run_profile
+    from suite.tables import table, with_extra_methods
+
+    spec = with_extra_methods(table(args.table), tuple(args.extra_method))
+    return make_plan(spec, run_profile(args.profile), workdir(args.workdir), tuple(args.seeds))
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from suite.orchestration.launch import plan_states
+    from suite.orchestration.show import plan_table
+
+    plan = _table_plan(args)
+    print(plan_table(plan, plan_states(plan)))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from suite.orchestration.cluster import read_cluster
+    from suite.orchestration.launch import default_executor, launch, plan_states
+    from suite.orchestration.show import plan_table
+    from suite.report import report
+
+    plan = _table_plan(args)
+    executor = args.executor or default_executor()
+    cluster = read_cluster(args.cluster) if executor == "slurm" else None
+    print(plan_table(plan, plan_states(plan)))
+    print(f"executor: {executor}" + (f", cluster profile {cluster.path}" if cluster else ""))
+    complete = launch(plan, executor, cluster, wait=args.wait, poll_s=args.poll)
+    if executor == "slurm" and not args.wait:
+        print(
+            f"submitted; follow with `python -m suite status --table {args.table} --profile {args.profile}`"
+            f", then `python -m suite report --table {args.table} --profile {args.profile}`"
+        )
+        return 0
+    paths = report(plan, args.results)
+    print(f"wrote {', '.join(map(str, paths))}")
+    if not complete:
+        print(f"not every run finished: `python -m suite status --table {args.table}` says why")
+    return 0 if complete else 1
+
+
+def _status(args: argparse.Namespace) -> int:
+    from suite.orchestration.launch import plan_states
+    from suite.orchestration.show import plan_table, workdir_table
+
+    if args.table is None:
+        from suite.orchestration.store import workdir
+
+        print(workdir_table(workdir(args.workdir)))
+        return 0
+    plan = _table_plan(args)
+    print(plan_table(plan, plan_states(plan), logs=True))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from suite.report import report
+
+    paths = report(_table_plan(args), args.results)
+    print(f"wrote {', '.join(map(str, paths))}")
+    return 0

@@ -1,0 +1,53 @@
+"""Steppers: one optimiser over one parameter group, with its learning-rate schedule.
+
+    stepper = Stepper(parameters, spec)            # spec: OptimSpec (SGD group) or OptimizerSpec
+    stepper.set_lr(step, steps_per_epoch, epochs)  # the schedule's rate for this step
+    stepper.step(loss)                             # zero_grad, backward, average, clip, step
+
+There is no DDP wrapper: each stepper averages its own gradients across processes
+(process.average_gradients), so a method with a second optimiser (LiftedCL's discriminator) trains
+across processes the same way as one without, with the arithmetic of the official codes' DDP.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from suite.training.process import average_gradients
+from suite.training.schedules import OptimizerSpec, OptimSpec
+
+
+class Stepper:
+    def __init__(self, parameters: list[nn.Parameter], spec: OptimSpec | OptimizerSpec) -> None:
+        self.parameters = list(parameters)
+        self.spec = spec
+        self.optimizer = _optimizer(self.parameters, spec)
+        self.clip = getattr(spec, "clip_grad_norm", None)
+
+    def set_lr(self, step: int, steps_per_epoch: int, epochs: int) -> float:
+        lr = self.spec.lr_at(step, steps_per_epoch, epochs)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def step(self, loss: Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        average_gradients(self.parameters)
+        if self.clip is not None:
+            for parameter in self.parameters:  # RLE's clip_gradient: each tensor on its own
+                nn.utils.clip_grad_norm_(parameter, self.clip)
+        self.optimizer.step()
+
+    def state_dict(self) -> dict:
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state)
+
+
+def _optimizer(parameters: list[nn.Parameter], spec: OptimSpec | OptimizerSpec) -> torch.optim.Optimizer:
+    if isinstance(spec, OptimizerSpec) and spec.kind == "adam":
+        return torch.optim.Adam(parameters, lr=spec.lr, weight_decay=spec.weight_decay)
+    return torch.optim.SGD(parameters, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
