@@ -89,8 +89,10 @@ def test_extra_method_reuses_mocov2_in(tmp_path, plan4):
 
 
 def test_tables_whose_tasks_are_not_built_are_refused(tmp_path):
-    with pytest.raises(SuiteError, match=r"Table 1 needs the fine-tuning task\(s\) coco-2d.*not built") as e:
-        make_plan(TABLES[1], DEMO_RUN, tmp_path)
+    with pytest.raises(
+        SuiteError, match=r"Table 6 needs the fine-tuning task\(s\) lip-parsing.*not built"
+    ) as e:
+        make_plan(TABLES[6], DEMO_RUN, tmp_path)
     assert "4" in e.value.fix
 
 

@@ -49,5 +49,8 @@ TASKS = Registry(
     builtins=(
         "suite.finetune.h36m_3d_settings",
         "suite.finetune.classification_settings",
+        "suite.finetune.mpii_2d_settings",
+        "suite.finetune.h36m_2d_settings",
+        "suite.finetune.coco_2d_settings",
     ),
 )

@@ -156,8 +156,8 @@ def backbone_state(model: Path) -> dict[str, Tensor]:
 def evaluate_task(
     task: str, data: Mapping[str, Path], profile: str, model: Path, out: Path, *, changes: dict | None = None
 ) -> dict[str, float]:
-    """The task's official test protocol on a trained model; writes out/predictions.npz, then
-    out/metrics.json (each atomically), and returns the metrics."""
+    """The task's official test protocol on a trained model; writes out/predictions.npz and the task's
+    own files (Evaluation.files), then out/metrics.json (each atomically), and returns the metrics."""
     from suite.training.process import init_process
 
     settings = finetune_profile(profile)
@@ -176,6 +176,8 @@ def evaluate_task(
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **result.predictions)
         atomic_write_bytes(out / PREDICTIONS_FILE, buffer.getvalue())
+        for name, content in result.files.items():
+            atomic_write_bytes(out / name, content)
         atomic_write_bytes(out / METRICS_FILE, (json.dumps(metrics, indent=2) + "\n").encode())
     return metrics
 

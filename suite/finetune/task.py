@@ -41,10 +41,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class Evaluation:
-    """What a task's test protocol gives: metric name -> value, and arrays saved as predictions.npz."""
+    """What a task's test protocol gives: metric name -> value, arrays saved as predictions.npz, and
+    files in the formats the official code writes (e.g. COCO's results json), which `python -m suite
+    eval` reads back."""
 
     metrics: dict[str, float]
     predictions: dict[str, np.ndarray] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # file name in the run's folder -> content
 
 
 class Task:

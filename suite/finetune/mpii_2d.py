@@ -1,0 +1,154 @@
+"""MPII 2D pose (Table 2): "mpii-2d", SimpleBaseline's MPII protocol (Xiao et al. 2018).
+
+Source: leoxiaobin/deep-high-resolution-net.pytorch, experiments/mpii/resnet/
+res50_256x256_d256x3_adam_lr1e-3.yaml, lib/dataset/mpii.py, lib/core/function.py;
+downstream-protocols.md §2.
+
+Training: SimpleBaseline (suite/models/simple_baseline.py: the trunk, three 256-channel deconvolutions,
+16 heatmaps) on every person of annot/train.json, cropped by the shared top-down pipeline
+(suite/finetune/topdown.py) at 256 x 256 about HRNet's MPII centre (+15·s down) and square side
+1.25·200·s; scale x clip(N·0.25 + 1, 0.75, 1.25), rotation clip(N·30°, ±60°) with probability 0.6,
+horizontal flip with probability 0.5, no half-body; 64 x 64 Gaussian targets, σ 2
+(suite/finetune/heatmap.py), JointsMSELoss with target weights. Adam lr 1e-3 without weight decay,
+x0.1 from 0-based epochs 89 and 119 (the official MultiStepLR [90, 120] stepped at each epoch's start),
+140 epochs, global batch 128.
+
+Test: every person of annot/valid.json with the same centre and size; flip test with the one-pixel
+heatmap shift; argmax with the quarter offset; back to image pixels by the crop's inverse; PCKh@0.5
+against annot/gt_valid.mat (suite/evaluate/pckh.py): head, shoulder, elbow, wrist, hip, knee, ankle,
+total (the paper's Mean), total@0.11 (HRNet's "Mean@0.1") and every joint. The baseline: the mean
+training pose in box coordinates, placed in each test person's box (`baseline/<metric>`).
+
+Deviations (Config options keep the official behaviour):
+- normalisation "rgb" (RGB images, ImageNet statistics) by default: the images and every SSL backbone
+  are RGB; `normalisation="official"` feeds the BGR order the res50 config does.
+- The final epoch's model is reported; the official code keeps the best of per-epoch evaluations on the
+  validation set, which is the test set.
+- Augmentation is drawn from (seed, epoch, index) rather than the global RNG; the crop affine is
+  solved in float64 rather than float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from suite.data.layouts import MPII_ANNOTATIONS, MPII_GT_VALID, MPII_IMAGES
+from suite.data.mpii import MpiiPerson, read_annotations, read_ground_truth
+from suite.data.skeleton import MPII_FLIP_PAIRS, MPII_JOINTS
+from suite.errors import DatasetError
+from suite.evaluate.pckh import pckh
+from suite.finetune.heatmap import joints_mse_loss
+from suite.finetune.mpii_2d_settings import METRICS, Mpii2dConfig
+from suite.finetune.task import Evaluation, Task
+from suite.finetune.topdown import Pipeline, TopdownDataset, mpii_center_scale, mpii_persons, predict
+from suite.models.backbone import ResNetTrunk
+from suite.models.simple_baseline import SimpleBaseline, check_sizes
+from suite.training.schedules import OptimizerSpec
+
+NUM_JOINTS = len(MPII_JOINTS)
+UPPER_BODY = (7, 8, 9, 10, 11, 12, 13, 14, 15)  # HRNet's MPII upper_body_ids (for half-body)
+CHECK = "check the dataset with python -m suite data check"
+
+
+def pipeline(config: Mpii2dConfig) -> Pipeline:
+    """The top-down settings of the config (its augmentation applies to training sets only)."""
+    check_sizes((config.input_size,) * 2, (config.heatmap_size,) * 2)
+    return Pipeline(
+        input_size=(config.input_size, config.input_size),
+        heatmap_size=(config.heatmap_size, config.heatmap_size),
+        flip_pairs=MPII_FLIP_PAIRS,
+        sigma=config.sigma,
+        scale_factor=config.scale_factor,
+        rotation_factor=config.rotation_factor,
+        rotation_p=config.rotation_p,
+        flip_p=config.flip_p,
+        half_body_p=config.half_body_p,
+        upper_body=UPPER_BODY,
+        normalisation=config.normalisation,
+    )
+
+
+class Mpii2d(Task):
+    name = "mpii-2d"
+    Config = Mpii2dConfig
+
+    def _persons(self, split: str) -> tuple[MpiiPerson, ...]:
+        root = self.roots["mpii"]
+        path = root / MPII_ANNOTATIONS.format(split=split)
+        persons = read_annotations(path, root / MPII_IMAGES)
+        if not persons:
+            raise DatasetError(f"no {split} persons", path, CHECK)
+        return persons
+
+    def build_model(self, trunk: ResNetTrunk) -> SimpleBaseline:
+        return SimpleBaseline(trunk, NUM_JOINTS)
+
+    def train_set(self, seed: int) -> TopdownDataset:
+        persons = mpii_persons(self._persons("train"), self.roots["mpii"] / MPII_IMAGES)
+        return TopdownDataset(persons, pipeline(self.config), seed)
+
+    def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        loss = joints_mse_loss(model(batch["image"]), batch["target"], batch["weight"])
+        return loss, {"loss": loss.detach()}
+
+    def optimizer(self) -> OptimizerSpec:
+        return OptimizerSpec(
+            "adam", self.config.lr, milestones=self.config.milestones, gamma=self.config.gamma
+        )
+
+    def evaluate(self, model: nn.Module, device: torch.device, batch_size: int, workers: int) -> Evaluation:
+        config, root = self.config, self.roots["mpii"]
+        valid = self._persons("valid")
+        truth = read_ground_truth(root / MPII_GT_VALID)
+        if len(truth) != len(valid):
+            raise DatasetError(
+                f"holds {len(truth)} persons, valid.json {len(valid)}; they must be the same persons",
+                root / MPII_GT_VALID,
+                CHECK,
+            )
+        data = TopdownDataset(mpii_persons(valid, root / MPII_IMAGES), pipeline(config), None)
+        outputs = predict(
+            model,
+            data,
+            device,
+            batch_size,
+            workers,
+            flip_test=config.flip_test,
+            shift_heatmap=config.shift_heatmap,
+            post_process=config.post_process,
+        )
+        result = pckh(outputs["joints"], truth)
+        metrics = {name: result[name] for name in METRICS} | result
+        guess = mean_pose(self._persons("train"), valid)
+        baseline = pckh(guess, truth)
+        metrics |= {f"baseline/{name}": baseline[name] for name in METRICS}
+        predictions = {
+            "joints": outputs["joints"],  # (N, 16, 2) 0-based image pixels, valid.json's order
+            "scores": outputs["scores"],
+            "center": outputs["center"],
+            "scale": outputs["scale"],
+            "image": np.array([person.image for person in valid]),
+        }
+        return Evaluation(metrics, predictions)
+
+
+def mean_pose(training: Sequence[MpiiPerson], test: Sequence[MpiiPerson]) -> np.ndarray:
+    """What a model that learned no more than the average pose predicts: (N, 16, 2) image pixels, the mean
+    training pose in box coordinates ((joint − centre) / side, over the annotated joints) placed in
+    each test person's box."""
+    total, count = np.zeros((NUM_JOINTS, 2)), np.zeros((NUM_JOINTS, 1))
+    for person in training:
+        center, scale = mpii_center_scale(person)
+        visible = (np.asarray(person.joints_vis) > 0)[:, None]
+        total += np.where(visible, (person.joints0 - center) / scale, 0.0)
+        count += visible
+    mean = total / np.maximum(count, 1)
+    placed = []
+    for person in test:
+        center, scale = mpii_center_scale(person)
+        placed.append(center + mean * scale)
+    return np.stack(placed)
