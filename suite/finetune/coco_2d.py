@@ -47,19 +47,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from suite.data import coco
 from suite.data.skeleton import COCO_FLIP_PAIRS, COCO_JOINTS
 from suite.errors import DatasetError
 from suite.evaluate.coco_ap import coco_keypoint_ap, oks_nms_rescored
 from suite.finetune.coco_2d_settings import METRICS, Coco2dConfig
-from suite.finetune.heatmap import joints_mse_loss
-from suite.finetune.task import Evaluation, Task
+from suite.finetune.heatmap_task import HeatmapTask
+from suite.finetune.task import Evaluation
 from suite.finetune.topdown import Person, Pipeline, TopdownDataset, predict, xywh_center_scale
-from suite.models.backbone import ResNetTrunk
-from suite.models.simple_baseline import SimpleBaseline
-from suite.training.schedules import OptimizerSpec
 
 NUM_JOINTS = len(COCO_JOINTS)
 UPPER_BODY = tuple(range(11))  # HRNet's COCO upper_body_ids: the face, shoulders, elbows, wrists
@@ -143,9 +140,10 @@ def detected_persons(
     return out
 
 
-class Coco2d(Task):
+class Coco2d(HeatmapTask):
     name = "coco-2d"
     Config = Coco2dConfig
+    num_joints = NUM_JOINTS
 
     def _split(self, split: str) -> coco.CocoKeypoints:
         return coco.read_split(self.roots["coco"], split)
@@ -159,21 +157,9 @@ class Coco2d(Task):
             )
         return persons
 
-    def build_model(self, trunk: ResNetTrunk) -> SimpleBaseline:
-        return SimpleBaseline(trunk, NUM_JOINTS)
-
     def train_set(self, seed: int) -> TopdownDataset:
         persons = [person for _, person in self._persons("train2017")]
         return TopdownDataset(persons, pipeline(self.config), seed)
-
-    def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        loss = joints_mse_loss(model(batch["image"]), batch["target"], batch["weight"])
-        return loss, {"loss": loss.detach()}
-
-    def optimizer(self) -> OptimizerSpec:
-        return OptimizerSpec(
-            "adam", self.config.lr, milestones=self.config.milestones, gamma=self.config.gamma
-        )
 
     def test_persons(self) -> tuple[np.ndarray, np.ndarray, list[Person]]:
         """The test protocol's persons: image ids (N,), box scores (N,) and the persons to crop."""

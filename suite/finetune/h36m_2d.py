@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from suite.data.h36m import MultiviewSample, read_multiview
 from suite.data.layouts import H36M_MULTIVIEW_ANNOTATIONS, H36M_TEST_SUBJECTS, MPII_ANNOTATIONS, MPII_IMAGES
@@ -56,12 +56,9 @@ from suite.data.mpii import read_annotations
 from suite.errors import DatasetError
 from suite.evaluate.jdr import jdr
 from suite.finetune.h36m_2d_settings import METRICS, H36m2dConfig
-from suite.finetune.heatmap import joints_mse_loss
-from suite.finetune.task import Evaluation, Task
+from suite.finetune.heatmap_task import HeatmapTask
+from suite.finetune.task import Evaluation
 from suite.finetune.topdown import Person, Pipeline, TopdownDataset, mpii_persons, predict
-from suite.models.backbone import ResNetTrunk
-from suite.models.simple_baseline import SimpleBaseline
-from suite.training.schedules import OptimizerSpec
 
 # The repo's union skeleton (joints_dataset.py union_joints), in its order.
 UNION_JOINTS = (
@@ -128,9 +125,10 @@ def mpii_union(person: Person) -> Person:
     return Person(person.image, person.center, person.scale, joints, visible)
 
 
-class Human36m2d(Task):
+class Human36m2d(HeatmapTask):
     name = "h36m-2d"
     Config = H36m2dConfig
+    num_joints = NUM_JOINTS
 
     def _h36m(self, split: str, stride: int) -> list[MultiviewSample]:
         """The views of every stride-th complete group of the split's pickle, group by group."""
@@ -159,21 +157,9 @@ class Human36m2d(Task):
             raise DatasetError("fewer than 4 training persons", path, CHECK)
         return [mpii_union(person) for person in mpii_persons(persons, root / MPII_IMAGES)]
 
-    def build_model(self, trunk: ResNetTrunk) -> SimpleBaseline:
-        return SimpleBaseline(trunk, NUM_JOINTS)
-
     def train_set(self, seed: int) -> TopdownDataset:
         h36m = [h36m_person(sample) for sample in self._h36m("train", self.config.train_stride)]
         return TopdownDataset(h36m + self._mpii(), pipeline(self.config), seed)
-
-    def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        loss = joints_mse_loss(model(batch["image"]), batch["target"], batch["weight"])
-        return loss, {"loss": loss.detach()}
-
-    def optimizer(self) -> OptimizerSpec:
-        return OptimizerSpec(
-            "adam", self.config.lr, milestones=self.config.milestones, gamma=self.config.gamma
-        )
 
     def evaluate(self, model: nn.Module, device: torch.device, batch_size: int, workers: int) -> Evaluation:
         config = self.config

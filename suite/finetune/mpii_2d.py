@@ -34,20 +34,18 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from suite.data.layouts import MPII_ANNOTATIONS, MPII_GT_VALID, MPII_IMAGES
 from suite.data.mpii import MpiiPerson, read_annotations, read_ground_truth
 from suite.data.skeleton import MPII_FLIP_PAIRS, MPII_JOINTS
 from suite.errors import DatasetError
 from suite.evaluate.pckh import pckh
-from suite.finetune.heatmap import joints_mse_loss
+from suite.finetune.heatmap_task import HeatmapTask
 from suite.finetune.mpii_2d_settings import METRICS, Mpii2dConfig
-from suite.finetune.task import Evaluation, Task
+from suite.finetune.task import Evaluation
 from suite.finetune.topdown import Pipeline, TopdownDataset, mpii_center_scale, mpii_persons, predict
-from suite.models.backbone import ResNetTrunk
-from suite.models.simple_baseline import SimpleBaseline, check_sizes
-from suite.training.schedules import OptimizerSpec
+from suite.models.simple_baseline import check_sizes
 
 NUM_JOINTS = len(MPII_JOINTS)
 UPPER_BODY = (7, 8, 9, 10, 11, 12, 13, 14, 15)  # HRNet's MPII upper_body_ids (for half-body)
@@ -72,9 +70,10 @@ def pipeline(config: Mpii2dConfig) -> Pipeline:
     )
 
 
-class Mpii2d(Task):
+class Mpii2d(HeatmapTask):
     name = "mpii-2d"
     Config = Mpii2dConfig
+    num_joints = NUM_JOINTS
 
     def _persons(self, split: str) -> tuple[MpiiPerson, ...]:
         root = self.roots["mpii"]
@@ -84,21 +83,9 @@ class Mpii2d(Task):
             raise DatasetError(f"no {split} persons", path, CHECK)
         return persons
 
-    def build_model(self, trunk: ResNetTrunk) -> SimpleBaseline:
-        return SimpleBaseline(trunk, NUM_JOINTS)
-
     def train_set(self, seed: int) -> TopdownDataset:
         persons = mpii_persons(self._persons("train"), self.roots["mpii"] / MPII_IMAGES)
         return TopdownDataset(persons, pipeline(self.config), seed)
-
-    def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        loss = joints_mse_loss(model(batch["image"]), batch["target"], batch["weight"])
-        return loss, {"loss": loss.detach()}
-
-    def optimizer(self) -> OptimizerSpec:
-        return OptimizerSpec(
-            "adam", self.config.lr, milestones=self.config.milestones, gamma=self.config.gamma
-        )
 
     def evaluate(self, model: nn.Module, device: torch.device, batch_size: int, workers: int) -> Evaluation:
         config, root = self.config, self.roots["mpii"]
