@@ -289,7 +289,7 @@ def _task_settings(task: str, profile: RunProfile, changes: dict) -> dict:
     try:
         config = TASKS.settings(task, profile=profile.name, changes=changes)
     except SuiteError as error:
-        raise Unavailable(str(error)) from error
+        raise Unavailable(error.what) from error  # the row, not the settings list
     return {"config": dataclasses.asdict(config), "arch": finetune_profile(profile.name).arch}
 
 
