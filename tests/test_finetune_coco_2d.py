@@ -26,14 +26,12 @@ from suite.finetune.coco_2d import (
     Coco2d,
     annotated_persons,
     detected_persons,
-    mean_pose,
-    pipeline,
     results,
     sanitised_box,
 )
 from suite.finetune.coco_2d_settings import METRICS, Coco2dConfig
 from suite.finetune.run import build_task, evaluate_task, train_task
-from suite.finetune.topdown import Person, TopdownDataset
+from suite.finetune.topdown import TopdownDataset
 from suite.models.backbone import ResNetTrunk
 from suite.models.simple_baseline import SimpleBaseline
 from suite.profiles import FINETUNE_PROFILES, finetune_profile
@@ -138,7 +136,7 @@ def test_training_items_and_loss(roots):
     assert loss.ndim == 0 and loss.item() > 0 and logs["loss"] == loss.detach()
     # HRNet-W32's half-body augmentation (here on every person with more than 8 visible joints)
     half = build_task("coco-2d", roots, finetune_profile("smoke"), {**SMALL, "half_body_p": 1.0})
-    assert pipeline(half.config).upper_body == tuple(range(11))
+    assert half.pipeline().upper_body == tuple(range(11))
     halves = half.train_set(seed=0)
     moved = [not torch.equal(halves[i]["center"], data[i]["center"]) for i in range(len(data))]
     many = [(person.visible > 0).sum() > 8 for person in data.persons]
@@ -149,7 +147,7 @@ def test_a_model_that_knows_the_answers_scores_full_marks(roots):
     changes = {"input_size": (128, 128), "heatmap_size": (32, 32), "boxes": "gt"}
     task = build_task("coco-2d", roots, finetune_profile("smoke"), changes)
     _, _, persons = task.test_persons()
-    data = TopdownDataset(persons, pipeline(task.config), None)
+    data = TopdownDataset(persons, task.pipeline(), None)
     result = task.evaluate(Oracle(data), torch.device("cpu"), batch_size=3, workers=0)
     assert list(result.metrics)[: len(METRICS)] == list(METRICS)
     assert {"ar50", "ar75", "ar_m", "ar_l"} <= set(result.metrics)
@@ -158,23 +156,6 @@ def test_a_model_that_knows_the_answers_scores_full_marks(roots):
     assert result.metrics["baseline/ap"] < result.metrics["ap"]
     assert result.predictions["joints"].shape == (len(persons), 17, 2)
     np.testing.assert_array_equal(result.predictions["box_score"], 1.0)
-
-
-def test_the_baseline_places_the_mean_training_pose_in_each_box():
-    rng = np.random.default_rng(0)
-    poses = rng.uniform(-0.4, 0.4, size=(3, 17, 2))
-    training = []
-    for i in range(3):
-        center, scale = np.array([100.0 + 10 * i, 80.0]), np.array([60.0 + 10 * i, 80.0 + 10 * i])
-        visible = np.ones(17)
-        if i == 0:
-            visible[0] = 0  # an unlabelled joint stays out of its mean
-        training.append(Person(Path("a.jpg"), center, scale, center + poses[i] * scale, visible))
-    center, scale = np.array([[50.0, 60.0], [10.0, 20.0]]), np.array([[30.0, 40.0], [6.0, 8.0]])
-    placed = mean_pose(training, center, scale)
-    expected = poses.mean(axis=0)
-    expected[0] = poses[1:, 0].mean(axis=0)
-    np.testing.assert_allclose(placed, center[:, None] + expected[None] * scale[:, None], atol=1e-9)
 
 
 def _train(roots: dict[str, Path], out: Path, **kwargs) -> Path:

@@ -31,8 +31,6 @@ from suite.finetune.h36m_2d import (
     Human36m2d,
     four_view_groups,
     h36m_person,
-    mean_pose,
-    pipeline,
 )
 from suite.finetune.h36m_2d_settings import METRICS, H36m2dConfig
 from suite.finetune.run import build_task, evaluate_task, train_task
@@ -163,7 +161,7 @@ def test_a_joint_outside_the_crop_is_invisible(roots):
     sample = read_multiview(roots["h36m"], "train")[0]
     person = h36m_person(sample)
     person.joints[H36M_TO_UNION[3]] = sample.center + sample.scale * 200  # the right ankle off the crop
-    item = TopdownDataset([person], pipeline(task.config), seed=0)[0]
+    item = TopdownDataset([person], task.pipeline(), seed=0)[0]
     assert item["weight"][H36M_TO_UNION[3]] == 0 and item["weight"][H36M_TO_UNION[2]] == 1
 
 
@@ -171,7 +169,7 @@ def test_a_model_that_knows_the_answers_scores_full_marks(roots):
     task = build_task("h36m-2d", roots, finetune_profile("smoke"), {"input_size": 128, "heatmap_size": 32})
     validation = read_multiview(roots["h36m"], "validation")
     test = [validation[i] for group in four_view_groups(validation, 1) for i in group]
-    data = TopdownDataset([h36m_person(sample) for sample in test], pipeline(task.config), None)
+    data = TopdownDataset([h36m_person(sample) for sample in test], task.pipeline(), None)
     result = task.evaluate(Oracle(data), torch.device("cpu"), batch_size=3, workers=0)
     assert list(result.metrics)[: len(METRICS)] == list(METRICS)
     assert set(JOINTS) <= set(result.metrics)
@@ -180,21 +178,6 @@ def test_a_model_that_knows_the_answers_scores_full_marks(roots):
     assert result.metrics["baseline/total"] < 100.0
     assert result.predictions["joints"].shape == (len(test), 17, 2)
     np.testing.assert_array_equal(result.predictions["gt_joints"], np.stack([s.joints_2d for s in test]))
-
-
-def test_the_baseline_places_the_mean_training_pose_in_each_box():
-    rng = np.random.default_rng(0)
-    poses = rng.uniform(-0.4, 0.4, size=(3, 17, 2))
-
-    def sample(center, side, pose):
-        center = np.asarray(center, dtype=float)
-        scale = np.array([side, side * 1.1]) / 200  # the crop's side is the width
-        return SimpleNamespace(center=center, scale=scale, joints_2d=center + pose * side)
-
-    training = [sample([100.0 + 10 * i, 80.0], 100 + 20 * i, poses[i]) for i in range(3)]
-    test = sample([50.0, 60.0], 50.0, np.zeros((17, 2)))
-    placed = mean_pose(training, [test])[0]
-    np.testing.assert_allclose(placed, test.center + poses.mean(axis=0) * 50.0, atol=1e-9)
 
 
 def _train(roots: dict[str, Path], out: Path, **kwargs) -> Path:

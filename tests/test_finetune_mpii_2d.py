@@ -14,14 +14,14 @@ import torch
 from test_topdown import Oracle
 from test_trainer import assert_identical
 
-from suite.data.mpii import MpiiPerson, read_annotations
+from suite.data.mpii import read_annotations
 from suite.data.synth import mpii
 from suite.finetune import trainer
 from suite.finetune.catalog import TASKS
-from suite.finetune.mpii_2d import Mpii2d, mean_pose, pipeline
+from suite.finetune.mpii_2d import Mpii2d
 from suite.finetune.mpii_2d_settings import METRICS, Mpii2dConfig
 from suite.finetune.run import build_task, evaluate_task, train_task
-from suite.finetune.topdown import TopdownDataset, mpii_center_scale, mpii_persons
+from suite.finetune.topdown import TopdownDataset, mpii_persons
 from suite.models.backbone import ResNetTrunk
 from suite.models.simple_baseline import SimpleBaseline
 from suite.profiles import finetune_profile
@@ -80,31 +80,13 @@ def test_training_items_and_loss(roots):
 def test_a_model_that_knows_the_answers_scores_full_marks(roots):
     task = build_task("mpii-2d", roots, finetune_profile("smoke"), {"input_size": 128, "heatmap_size": 32})
     valid = read_annotations(roots["mpii"] / "annot" / "valid.json")
-    data = TopdownDataset(mpii_persons(valid, roots["mpii"] / "images"), pipeline(task.config), None)
+    data = TopdownDataset(mpii_persons(valid, roots["mpii"] / "images"), task.pipeline(), None)
     result = task.evaluate(Oracle(data), torch.device("cpu"), batch_size=3, workers=0)
     assert list(result.metrics)[: len(METRICS)] == list(METRICS)
     assert result.metrics["total"] == pytest.approx(100.0)
     assert {f"baseline/{name}" for name in METRICS} <= set(result.metrics)
     assert result.metrics["baseline/total"] < 100.0
     assert result.predictions["joints"].shape == (len(valid), 16, 2)
-
-
-def test_the_baseline_places_the_mean_training_pose_in_each_box():
-    def person(center, scale, pose):
-        joints = np.asarray(center) + 1 + np.asarray(pose) * scale * 1.25 * 200  # 1-based, protocol box
-        joints[:, 1] += 15 * scale
-        return MpiiPerson("a.jpg", np.asarray(center, float) + 1, scale, joints, np.ones(16))
-
-    rng = np.random.default_rng(0)
-    poses = rng.uniform(-0.4, 0.4, size=(3, 16, 2))
-    training = [person([100.0 + 10 * i, 80.0], 1.0 + 0.2 * i, poses[i]) for i in range(3)]
-    training[0].joints_vis[0] = 0  # an unannotated joint stays out of its mean
-    test = person([50.0, 60.0], 0.5, np.zeros((16, 2)))
-    placed = mean_pose(training, [test])[0]
-    center, scale = mpii_center_scale(test)
-    expected = poses.mean(axis=0)
-    expected[0] = poses[1:, 0].mean(axis=0)
-    np.testing.assert_allclose(placed, center + expected * scale[0], atol=1e-9)
 
 
 def _train(roots: dict[str, Path], out: Path, **kwargs) -> Path:

@@ -21,6 +21,7 @@ from suite.finetune.topdown import (
     crop_person,
     flip_joints,
     half_body,
+    mean_pose,
     mpii_center_scale,
     normalise,
     predict,
@@ -202,3 +203,23 @@ def test_a_model_that_knows_the_targets_is_decoded_back_to_the_joints(persons):
     # 1 where both maps peak on one pixel, (1 + e^(−1/8)) / 2 where the flip test splits them
     assert result["scores"].min() >= (1 + np.exp(-1 / 8)) / 2 - 1e-6 and result["scores"].max() == 1.0
     np.testing.assert_allclose(result["scale"], 90.0)
+
+
+def test_the_mean_pose_baseline_places_the_mean_training_pose_in_each_crop():
+    # poses in crop coordinates ((joint - centre) / crop width), crops of other widths and aspects
+    rng = np.random.default_rng(0)
+    poses = rng.uniform(-0.4, 0.4, size=(3, 5, 2))
+    training = []
+    for i in range(3):
+        center, scale = np.array([100.0 + 10 * i, 80.0]), np.array([60.0 + 10 * i, 90.0 + 30 * i])
+        visible = np.ones(5)
+        if i == 0:
+            visible[0] = 0  # an invisible joint stays out of its mean
+        training.append(Person(Path("a.jpg"), center, scale, center + poses[i] * scale[0], visible))
+    test = [Person(Path("b.jpg"), np.array(c), np.array(s), np.zeros((5, 2)), np.ones(5))
+            for c, s in (([50.0, 60.0], [30.0, 40.0]), ([10.0, 20.0], [6.0, 6.0]))]  # fmt: skip
+    expected = poses.mean(axis=0)
+    expected[0] = poses[1:, 0].mean(axis=0)
+    placed = mean_pose(training, test)
+    for person, joints in zip(test, placed, strict=True):
+        np.testing.assert_allclose(joints, person.center + expected * person.scale[0], atol=1e-9)

@@ -56,7 +56,7 @@ from suite.evaluate.coco_ap import coco_keypoint_ap, oks_nms_rescored
 from suite.finetune.coco_2d_settings import METRICS, Coco2dConfig
 from suite.finetune.heatmap_task import HeatmapTask
 from suite.finetune.task import Evaluation
-from suite.finetune.topdown import Person, Pipeline, TopdownDataset, predict, xywh_center_scale
+from suite.finetune.topdown import Person, Pipeline, TopdownDataset, mean_pose, xywh_center_scale
 
 NUM_JOINTS = len(COCO_JOINTS)
 UPPER_BODY = tuple(range(11))  # HRNet's COCO upper_body_ids: the face, shoulders, elbows, wrists
@@ -64,24 +64,6 @@ PERSON = 1  # COCO's person category
 BASELINE_SCORE = 1.0  # the mean pose's keypoint scores: its instances are ranked by their box scores
 RESULTS_FILE = "keypoints_val2017_results.json"  # the official code's result file, in the run's folder
 CHECK = "check the dataset with python -m suite data check"
-
-
-def pipeline(config: Coco2dConfig) -> Pipeline:
-    """The top-down settings of the config (its augmentation applies to training sets only)."""
-    return Pipeline(
-        input_size=tuple(config.input_size),
-        heatmap_size=tuple(config.heatmap_size),
-        flip_pairs=COCO_FLIP_PAIRS,
-        sigma=config.sigma,
-        scale_factor=config.scale_factor,
-        rotation_factor=config.rotation_factor,
-        rotation_p=config.rotation_p,
-        flip_p=config.flip_p,
-        half_body_p=config.half_body_p,
-        half_body_joints=config.half_body_joints,
-        upper_body=UPPER_BODY,
-        normalisation=config.normalisation,
-    )
 
 
 def sanitised_box(person: coco.Person, image: coco.CocoImage) -> coco.Box | None:
@@ -145,12 +127,29 @@ class Coco2d(HeatmapTask):
     Config = Coco2dConfig
     num_joints = NUM_JOINTS
 
+    def pipeline(self) -> Pipeline:
+        """The top-down settings of the config (its augmentation applies to training sets only)."""
+        return Pipeline(
+            input_size=tuple(self.config.input_size),
+            heatmap_size=tuple(self.config.heatmap_size),
+            flip_pairs=COCO_FLIP_PAIRS,
+            sigma=self.config.sigma,
+            scale_factor=self.config.scale_factor,
+            rotation_factor=self.config.rotation_factor,
+            rotation_p=self.config.rotation_p,
+            flip_p=self.config.flip_p,
+            half_body_p=self.config.half_body_p,
+            half_body_joints=self.config.half_body_joints,
+            upper_body=UPPER_BODY,
+            normalisation=self.config.normalisation,
+        )
+
     def _split(self, split: str) -> coco.CocoKeypoints:
         return coco.read_split(self.roots["coco"], split)
 
     def _persons(self, split: str) -> list[tuple[int, Person]]:
         keypoints = self._split(split)
-        persons = annotated_persons(keypoints, pipeline(self.config).aspect_ratio)
+        persons = annotated_persons(keypoints, self.pipeline().aspect_ratio)
         if not persons:
             raise DatasetError(
                 f"no {split} persons with a box and a labelled keypoint", keypoints.path, CHECK
@@ -159,7 +158,7 @@ class Coco2d(HeatmapTask):
 
     def train_set(self, seed: int) -> TopdownDataset:
         persons = [person for _, person in self._persons("train2017")]
-        return TopdownDataset(persons, pipeline(self.config), seed)
+        return TopdownDataset(persons, self.pipeline(), seed)
 
     def test_persons(self) -> tuple[np.ndarray, np.ndarray, list[Person]]:
         """The test protocol's persons: image ids (N,), box scores (N,) and the persons to crop."""
@@ -176,7 +175,7 @@ class Coco2d(HeatmapTask):
         found = detected_persons(
             coco.read_detections(path),
             images,
-            pipeline(config).aspect_ratio,
+            self.pipeline().aspect_ratio,
             config.detection_threshold,
             path,
         )
@@ -188,29 +187,18 @@ class Coco2d(HeatmapTask):
         return np.array(image_ids, dtype=np.int64), np.array(scores, dtype=np.float64), list(persons)
 
     def evaluate(self, model: nn.Module, device: torch.device, batch_size: int, workers: int) -> Evaluation:
-        config = self.config
         image_ids, box_scores, persons = self.test_persons()
-        data = TopdownDataset(persons, pipeline(config), None)
-        outputs = predict(
-            model,
-            data,
-            device,
-            batch_size,
-            workers,
-            flip_test=config.flip_test,
-            shift_heatmap=config.shift_heatmap,
-            post_process=config.post_process,
-        )
+        outputs = self.predict(model, persons, device, batch_size, workers)
         truth = coco.keypoints_file(self.roots["coco"], "val2017")
         found = keypoint_results(
             image_ids, box_scores, outputs["joints"], outputs["scores"], outputs["scale"]
         )
         result = coco_keypoint_ap(found, truth)
         metrics = {name: result[name] for name in METRICS} | result
-        center, scale = np.stack([p.center for p in persons]), np.stack([p.scale for p in persons])
-        guess = mean_pose([person for _, person in self._persons("train2017")], center, scale)
+        guess = mean_pose([person for _, person in self._persons("train2017")], persons)
         constant = np.full(guess.shape[:2], BASELINE_SCORE)
-        baseline = coco_keypoint_ap(keypoint_results(image_ids, box_scores, guess, constant, scale), truth)
+        crops = outputs["scale"]  # the test crops' sizes, the NMS areas of the baseline's instances too
+        baseline = coco_keypoint_ap(keypoint_results(image_ids, box_scores, guess, constant, crops), truth)
         metrics |= {f"baseline/{name}": baseline[name] for name in METRICS}
         predictions = {
             "joints": outputs["joints"],  # (N, 17, 2) image pixels, one per test box
@@ -262,16 +250,3 @@ def results(predictions: Any) -> list[dict]:
             strict=True,
         )
     ]
-
-
-def mean_pose(training: Sequence[Person], center: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """What a model that learned no more than the average pose predicts: (N, 17, 2) image pixels, the mean
-    training pose in crop coordinates ((joint − centre) / crop size per axis, over the labelled joints)
-    placed in each test crop (centre (N, 2), size (N, 2))."""
-    total, count = np.zeros((NUM_JOINTS, 2)), np.zeros((NUM_JOINTS, 1))
-    for person in training:
-        visible = (np.asarray(person.visible) > 0)[:, None]
-        total += np.where(visible, (person.joints - person.center) / person.scale, 0.0)
-        count += visible
-    mean = total / np.maximum(count, 1)
-    return np.asarray(center)[:, None, :] + mean[None] * np.asarray(scale)[:, None, :]

@@ -58,7 +58,7 @@ from suite.evaluate.jdr import jdr
 from suite.finetune.h36m_2d_settings import METRICS, H36m2dConfig
 from suite.finetune.heatmap_task import HeatmapTask
 from suite.finetune.task import Evaluation
-from suite.finetune.topdown import Person, Pipeline, TopdownDataset, mpii_persons, predict
+from suite.finetune.topdown import Person, Pipeline, TopdownDataset, mean_pose, mpii_persons
 
 # The repo's union skeleton (joints_dataset.py union_joints), in its order.
 UNION_JOINTS = (
@@ -77,20 +77,6 @@ MPII_TO_UNION = (3, 2, 1, 4, 5, 6, 0, 8, 10, 13, 19, 18, 17, 14, 15, 16)
 UNION_FLIP_PAIRS = ((1, 4), (2, 5), (3, 6), (14, 17), (15, 18), (16, 19))
 VIEWS = 4
 CHECK = "check the dataset with python -m suite data check"
-
-
-def pipeline(config: H36m2dConfig) -> Pipeline:
-    """The top-down settings of the config: no flip, a joint leaving the crop invisible."""
-    return Pipeline(
-        input_size=(config.input_size, config.input_size),
-        heatmap_size=(config.heatmap_size, config.heatmap_size),
-        flip_pairs=UNION_FLIP_PAIRS,
-        sigma=config.sigma,
-        scale_factor=config.scale_factor,
-        rotation_factor=config.rotation_factor,
-        invisible_outside=True,
-        normalisation=config.normalisation,
-    )
 
 
 def four_view_groups(
@@ -130,6 +116,19 @@ class Human36m2d(HeatmapTask):
     Config = H36m2dConfig
     num_joints = NUM_JOINTS
 
+    def pipeline(self) -> Pipeline:
+        """The top-down settings of the config: no flip, a joint leaving the crop invisible."""
+        return Pipeline(
+            input_size=(self.config.input_size, self.config.input_size),
+            heatmap_size=(self.config.heatmap_size, self.config.heatmap_size),
+            flip_pairs=UNION_FLIP_PAIRS,
+            sigma=self.config.sigma,
+            scale_factor=self.config.scale_factor,
+            rotation_factor=self.config.rotation_factor,
+            invisible_outside=True,
+            normalisation=self.config.normalisation,
+        )
+
     def _h36m(self, split: str, stride: int) -> list[MultiviewSample]:
         """The views of every stride-th complete group of the split's pickle, group by group."""
         root = self.roots["h36m"]
@@ -159,27 +158,19 @@ class Human36m2d(HeatmapTask):
 
     def train_set(self, seed: int) -> TopdownDataset:
         h36m = [h36m_person(sample) for sample in self._h36m("train", self.config.train_stride)]
-        return TopdownDataset(h36m + self._mpii(), pipeline(self.config), seed)
+        return TopdownDataset(h36m + self._mpii(), self.pipeline(), seed)
 
     def evaluate(self, model: nn.Module, device: torch.device, batch_size: int, workers: int) -> Evaluation:
         config = self.config
         test = self._h36m("validation", config.test_stride)
-        data = TopdownDataset([h36m_person(sample) for sample in test], pipeline(config), None)
-        outputs = predict(
-            model,
-            data,
-            device,
-            batch_size,
-            workers,
-            flip_test=config.flip_test,
-            shift_heatmap=config.shift_heatmap,
-            post_process=config.post_process,
-        )
+        persons = [h36m_person(sample) for sample in test]
+        outputs = self.predict(model, persons, device, batch_size, workers)
         joints = outputs["joints"][:, list(H36M_TO_UNION)]
         truth = np.stack([sample.joints_2d for sample in test])
         result = jdr(joints, truth, config.jdr_threshold)
         metrics = {name: result[name] for name in METRICS} | result
-        guess = mean_pose(self._h36m("train", config.train_stride), test)
+        training = [h36m_person(sample) for sample in self._h36m("train", config.train_stride)]
+        guess = mean_pose(training, persons)[:, list(H36M_TO_UNION)]
         baseline = jdr(guess, truth, config.jdr_threshold)
         metrics |= {f"baseline/{name}": baseline[name] for name in METRICS}
         predictions = {
@@ -195,12 +186,3 @@ class Human36m2d(HeatmapTask):
             "camera_id": np.array([sample.camera_id for sample in test]),
         }
         return Evaluation(metrics, predictions)
-
-
-def mean_pose(training: Sequence[MultiviewSample], test: Sequence[MultiviewSample]) -> np.ndarray:
-    """What a model that learned no more than the average pose predicts: (N, 17, 2) full-frame pixels,
-    the mean training pose in crop coordinates ((joint − centre) / the crop's side, the pickle's width)
-    placed in each test crop."""
-    normalised = [(s.joints_2d - s.center) / (s.scale[0] * 200.0) for s in training]
-    mean = np.mean(normalised, axis=0)
-    return np.stack([s.center + mean * s.scale[0] * 200.0 for s in test])

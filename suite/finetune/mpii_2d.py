@@ -30,8 +30,6 @@ Deviations (Config options keep the official behaviour):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import torch
 from torch import nn
@@ -44,7 +42,7 @@ from suite.evaluate.pckh import pckh
 from suite.finetune.heatmap_task import HeatmapTask
 from suite.finetune.mpii_2d_settings import METRICS, Mpii2dConfig
 from suite.finetune.task import Evaluation
-from suite.finetune.topdown import Pipeline, TopdownDataset, mpii_center_scale, mpii_persons, predict
+from suite.finetune.topdown import Pipeline, TopdownDataset, mean_pose, mpii_persons
 from suite.models.simple_baseline import check_sizes
 
 NUM_JOINTS = len(MPII_JOINTS)
@@ -52,28 +50,27 @@ UPPER_BODY = (7, 8, 9, 10, 11, 12, 13, 14, 15)  # HRNet's MPII upper_body_ids (f
 CHECK = "check the dataset with python -m suite data check"
 
 
-def pipeline(config: Mpii2dConfig) -> Pipeline:
-    """The top-down settings of the config (its augmentation applies to training sets only)."""
-    check_sizes((config.input_size,) * 2, (config.heatmap_size,) * 2)
-    return Pipeline(
-        input_size=(config.input_size, config.input_size),
-        heatmap_size=(config.heatmap_size, config.heatmap_size),
-        flip_pairs=MPII_FLIP_PAIRS,
-        sigma=config.sigma,
-        scale_factor=config.scale_factor,
-        rotation_factor=config.rotation_factor,
-        rotation_p=config.rotation_p,
-        flip_p=config.flip_p,
-        half_body_p=config.half_body_p,
-        upper_body=UPPER_BODY,
-        normalisation=config.normalisation,
-    )
-
-
 class Mpii2d(HeatmapTask):
     name = "mpii-2d"
     Config = Mpii2dConfig
     num_joints = NUM_JOINTS
+
+    def pipeline(self) -> Pipeline:
+        """The top-down settings of the config (its augmentation applies to training sets only)."""
+        check_sizes((self.config.input_size,) * 2, (self.config.heatmap_size,) * 2)
+        return Pipeline(
+            input_size=(self.config.input_size, self.config.input_size),
+            heatmap_size=(self.config.heatmap_size, self.config.heatmap_size),
+            flip_pairs=MPII_FLIP_PAIRS,
+            sigma=self.config.sigma,
+            scale_factor=self.config.scale_factor,
+            rotation_factor=self.config.rotation_factor,
+            rotation_p=self.config.rotation_p,
+            flip_p=self.config.flip_p,
+            half_body_p=self.config.half_body_p,
+            upper_body=UPPER_BODY,
+            normalisation=self.config.normalisation,
+        )
 
     def _persons(self, split: str) -> tuple[MpiiPerson, ...]:
         root = self.roots["mpii"]
@@ -85,10 +82,10 @@ class Mpii2d(HeatmapTask):
 
     def train_set(self, seed: int) -> TopdownDataset:
         persons = mpii_persons(self._persons("train"), self.roots["mpii"] / MPII_IMAGES)
-        return TopdownDataset(persons, pipeline(self.config), seed)
+        return TopdownDataset(persons, self.pipeline(), seed)
 
     def evaluate(self, model: nn.Module, device: torch.device, batch_size: int, workers: int) -> Evaluation:
-        config, root = self.config, self.roots["mpii"]
+        root = self.roots["mpii"]
         valid = self._persons("valid")
         truth = read_ground_truth(root / MPII_GT_VALID)
         if len(truth) != len(valid):
@@ -97,20 +94,11 @@ class Mpii2d(HeatmapTask):
                 root / MPII_GT_VALID,
                 CHECK,
             )
-        data = TopdownDataset(mpii_persons(valid, root / MPII_IMAGES), pipeline(config), None)
-        outputs = predict(
-            model,
-            data,
-            device,
-            batch_size,
-            workers,
-            flip_test=config.flip_test,
-            shift_heatmap=config.shift_heatmap,
-            post_process=config.post_process,
-        )
+        persons = mpii_persons(valid, root / MPII_IMAGES)
+        outputs = self.predict(model, persons, device, batch_size, workers)
         result = pckh(outputs["joints"], truth)
         metrics = {name: result[name] for name in METRICS} | result
-        guess = mean_pose(self._persons("train"), valid)
+        guess = mean_pose(mpii_persons(self._persons("train"), root / MPII_IMAGES), persons)
         baseline = pckh(guess, truth)
         metrics |= {f"baseline/{name}": baseline[name] for name in METRICS}
         predictions = {
@@ -121,21 +109,3 @@ class Mpii2d(HeatmapTask):
             "image": np.array([person.image for person in valid]),
         }
         return Evaluation(metrics, predictions)
-
-
-def mean_pose(training: Sequence[MpiiPerson], test: Sequence[MpiiPerson]) -> np.ndarray:
-    """What a model that learned no more than the average pose predicts: (N, 16, 2) image pixels, the mean
-    training pose in box coordinates ((joint − centre) / side, over the annotated joints) placed in
-    each test person's box."""
-    total, count = np.zeros((NUM_JOINTS, 2)), np.zeros((NUM_JOINTS, 1))
-    for person in training:
-        center, scale = mpii_center_scale(person)
-        visible = (np.asarray(person.joints_vis) > 0)[:, None]
-        total += np.where(visible, (person.joints0 - center) / scale, 0.0)
-        count += visible
-    mean = total / np.maximum(count, 1)
-    placed = []
-    for person in test:
-        center, scale = mpii_center_scale(person)
-        placed.append(center + mean * scale)
-    return np.stack(placed)

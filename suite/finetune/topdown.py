@@ -270,3 +270,14 @@ def predict(
         parts["center"].append(center)
         parts["scale"].append(scale)
     return {key: np.concatenate(value) for key, value in parts.items()}
+
+
+def mean_pose(training: Sequence[Person], test: Sequence[Person]) -> np.ndarray:
+    """What a model that learned no more than the average pose predicts, the tasks' trivial baseline:
+    (N, K, 2) image pixels, the mean training pose in crop coordinates ((joint − centre) / the crop's
+    width, which crop_person maps to the input's width; over the visible joints) placed in each test
+    person's crop."""
+    joints = np.stack([(p.joints - p.center) / p.scale[0] for p in training])
+    visible = np.stack([np.asarray(p.visible) > 0 for p in training])[..., None]
+    mean = (joints * visible).sum(axis=0) / np.maximum(visible.sum(axis=0), 1)
+    return np.stack([p.center + mean * p.scale[0] for p in test])
