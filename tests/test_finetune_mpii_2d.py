@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from finetune_resume import assert_resumes_bit_identically
 from test_topdown import Oracle
-from test_trainer import assert_identical
 
 from suite.data.mpii import read_annotations
 from suite.data.synth import mpii
-from suite.finetune import trainer
 from suite.finetune.catalog import TASKS
 from suite.finetune.mpii_2d import Mpii2d
 from suite.finetune.mpii_2d_settings import METRICS, Mpii2dConfig
@@ -89,29 +88,11 @@ def test_a_model_that_knows_the_answers_scores_full_marks(roots):
     assert result.predictions["joints"].shape == (len(valid), 16, 2)
 
 
-def _train(roots: dict[str, Path], out: Path, **kwargs) -> Path:
-    profile = finetune_profile("smoke")
-    job = build_task("mpii-2d", roots, profile, SMALL)
-    torch.manual_seed(0)
-    model = job.build_model(ResNetTrunk(profile.arch))
-    return trainer.train(job, model, job.train_set(seed=3), profile, out, seed=3, **kwargs)
-
-
-def _log(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
-
-
 def test_a_fine_tuning_cut_short_resumes_bit_identically(roots, tmp_path):
-    straight, cut = tmp_path / "straight", tmp_path / "cut"
-    _train(roots, straight)
-    _train(roots, cut, max_steps=3)  # mid-epoch 1 of 2 (two steps per epoch)
-    assert trainer.load(cut / "checkpoint.pt")["step"] == 3
-    _train(roots, cut, resume=True)
-    a, b = trainer.load(straight / "checkpoint.pt"), trainer.load(cut / "checkpoint.pt")
-    assert a["step"] == b["step"] == 4
-    assert_identical(a, b)  # the model, Adam's moments, every RNG state
-    assert _log(cut) == _log(straight)
-    assert [line["lr/model"] for line in _log(straight)] == pytest.approx([1e-3] * 2 + [1e-4] * 2)
+    # cut mid-epoch 1 of 2
+    profile = finetune_profile("smoke")
+    lrs = [1e-3] * 2 + [1e-4] * 2
+    assert_resumes_bit_identically("mpii-2d", roots, SMALL, profile, tmp_path, cut_at=3, lrs=lrs)
 
 
 def test_finetune_writes_a_model_and_the_tables_metrics(roots, tmp_path):
