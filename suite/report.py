@@ -27,10 +27,9 @@ import pandas as pd
 from suite.finetune.catalog import TASKS
 from suite.io import atomic_write_bytes
 from suite.orchestration.plan import Plan
-from suite.orchestration.store import read_record
+from suite.orchestration.store import RESULTS, read_record
 from suite.paper_numbers import REFERENCE_LABEL, PaperTable, read_paper_table
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 DECIMALS = 1  # as the paper prints
 
 

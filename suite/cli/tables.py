@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from suite.orchestration.store import RESULTS
 from suite.profiles import PROFILES
-
-RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:

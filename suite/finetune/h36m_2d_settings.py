@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from suite.evaluate.jdr import THRESHOLD_PX
 from suite.finetune.catalog import TASKS, TaskEntry
 
 # Table 3's columns (root, rhip, Total); the evaluation adds every other joint's JDR after them.
@@ -32,7 +33,7 @@ class H36m2dConfig:
     flip_test: bool = False
     shift_heatmap: bool = False
     post_process: bool = False  # POST_PROCESS false: the integer argmax
-    jdr_threshold: float = 12.8  # px in the full frame: 0.5 x 256 / 10, the code's headsize at 256 px
+    jdr_threshold: float = THRESHOLD_PX  # px in the full frame: 0.5 x 256 / 10, the code's headsize at 256 px
     init: str = "torchvision"  # the trunk's initialisation when it gets no weights (Random init.)
 
 

@@ -34,6 +34,7 @@ LOCK = ".lock"
 RECORD = "record.json"
 SUBMISSION = "submission.json"
 WORKDIR_ENV = "SUITE_WORKDIR"
+RESULTS = Path(__file__).resolve().parents[2] / "results"  # where tables go: the repository's results/
 VERSIONED = ("suite", "torch", "torchvision", "numpy", "submitit", "mmpose", "xtcocotools", "pandas")
 
 
