@@ -12,7 +12,7 @@ from suite.orchestration.kinds import KINDS
 from suite.orchestration.plan import make_plan, run_key
 from suite.pretrain.catalog import METHODS
 from suite.profiles import DEMO_RUN, PAPER_RUN
-from suite.tables import TABLES, Row, Table, with_extra_methods
+from suite.tables import TABLES, Column, Row, Table, with_extra_methods
 
 
 @pytest.fixture
@@ -89,11 +89,12 @@ def test_extra_method_reuses_mocov2_in(tmp_path, plan4):
 
 
 def test_tables_whose_tasks_are_not_built_are_refused(tmp_path):
+    unbuilt = dataclasses.replace(TABLES[6], columns=(Column("mIoU", "no-such-task", "miou"),))
     with pytest.raises(
-        SuiteError, match=r"Table 6 needs the fine-tuning task\(s\) lip-parsing.*not built"
+        SuiteError, match=r"Table 6 needs the fine-tuning task\(s\) no-such-task.*not built"
     ) as e:
-        make_plan(TABLES[6], DEMO_RUN, tmp_path)
-    assert "4" in e.value.fix
+        make_plan(unbuilt, DEMO_RUN, tmp_path)
+    assert "4" in e.value.fix and "6" in e.value.fix
 
 
 def test_paper_profile_takes_the_configured_official_weights(tmp_path, monkeypatch):

@@ -7,14 +7,31 @@ import math
 from pathlib import Path
 
 # metric -> the unit of its printed numbers
-UNITS = {"mpjpe": "mm", "pa-mpjpe": "mm", "coco-ap": "%", "pckh": "%", "jdr": "%"}
+UNITS = {
+    "mpjpe": "mm",
+    "pa-mpjpe": "mm",
+    "coco-ap": "%",
+    "pckh": "%",
+    "jdr": "%",
+    "parsing": "%",
+    "reconstruction-error": "mm",
+}
 HELP = """metrics:
   mpjpe, pa-mpjpe  MPJPE / after Procrustes alignment of (N, J, 3) arrays in mm (.npy both)
   coco-ap          COCO keypoint AP/AR (xtcocotools COCOeval, x100) of a result json against the
                    annotation json; apply the OKS-NMS rescoring before writing the results
   pckh             MPII PCKh@0.5 as HRNet computes it: --pred HRNet's pred.mat (preds, 1-based) or
                    an .npy (N, 16, 2) 0-based, --gt annot/gt_valid.mat
-  jdr              H36M joint detection rate (distance <= 12.8 px) of (N, 17, 2) .npy files"""
+  jdr              H36M joint detection rate (distance <= 12.8 px) of (N, 17, 2) .npy files
+  parsing          LIP human parsing mIoU / mACC / pixel accuracy (SCHP's confusion matrix): --pred a
+                   folder of <id>.png class-id maps at the original size, --gt val_segmentations/
+  reconstruction-error
+                   3DPW reconstruction error (PA-MPJPE) and MPJPE in mm on the 14 LSP joints from
+                   J_regressor_h36m, pelvis-relative (SPIN's protocol): --pred an .npz of SMPL pose
+                   (N, 72) axis-angle or (N, 24, 3, 3) and betas (N, 10), posed on the neutral model;
+                   --gt SPIN's 3dpw_test.npz (pose, shape, gender: male/female models) or the one a
+                   pw3d-shape run writes; either may instead be an .npy of (N, 14, 3) joints in mm.
+                   The body models: the smpl root of suite.toml or SUITE_SMPL_ROOT"""
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -49,6 +66,14 @@ def evaluate_files(metric: str, pred: Path, gt: Path) -> dict[str, float]:
         from suite.evaluate.jdr import evaluate_files as jdr
 
         return jdr(pred, gt)
+    if metric == "reconstruction-error":
+        from suite.evaluate.reconstruction import evaluate_files as reconstruction
+
+        return reconstruction(pred, gt)
+    if metric == "parsing":
+        from suite.evaluate.parsing import evaluate_files as parsing
+
+        return parsing(pred, gt)
     from suite.evaluate.mpjpe import evaluate_files as mpjpe
 
     return mpjpe(metric, pred, gt)

@@ -52,5 +52,7 @@ TASKS = Registry(
         "suite.finetune.mpii_2d_settings",
         "suite.finetune.h36m_2d_settings",
         "suite.finetune.coco_2d_settings",
+        "suite.finetune.lip_parsing_settings",
+        "suite.finetune.pw3d_shape_settings",
     ),
 )

@@ -2,9 +2,9 @@
 
 OptimSpec is one SGD parameter group of a pre-training method, its learning rate annealed by a cosine
 (per epoch, as the official codes do; or per step; or constant). OptimizerSpec is a downstream task's
-optimiser: Adam or SGD with a MultiStepLR stepped after each epoch and an optional per-tensor gradient
-clip (as RLE does). Both give the learning rate of any step from the step alone, so a run cut short
-is a prefix of the full run and a resumed run continues the same curve.
+optimiser: Adam or SGD with a MultiStepLR stepped after each epoch (or SCHP's SGDR, `Sgdr`) and an
+optional per-tensor gradient clip (as RLE does). All give the learning rate of any step from the step
+alone, so a run cut short is a prefix of the full run and a resumed run continues the same curve.
 """
 
 from __future__ import annotations
@@ -47,6 +47,30 @@ class OptimSpec:
 
 
 @dataclass(frozen=True)
+class Sgdr:
+    """SCHP's SGDRScheduler (utils/warmup_scheduler.py), set at the start of each epoch e (0-based) from
+    the base rate lr: a linear warm-up from eta_min over `warmup` epochs, a cosine from lr down to
+    eta_min until `start_cyclical`, then cosine restarts every `cycle` epochs from `cyclical_lr` down to
+    eta_min. SCHP's train.py: eta_min = lr / 100, warmup 10, start_cyclical = schp_start (100),
+    cyclical_lr = lr / 2, cycle = cycle_epochs (10)."""
+
+    eta_min: float
+    warmup: int
+    start_cyclical: int
+    cyclical_lr: float
+    cycle: int
+
+    def lr_at_epoch(self, epoch: int, lr: float) -> float:
+        if epoch < self.warmup:
+            return self.eta_min + epoch * (lr - self.eta_min) / self.warmup
+        if epoch < self.start_cyclical:
+            progress = (epoch - self.warmup) / (self.start_cyclical - self.warmup)
+            return self.eta_min + (lr - self.eta_min) * (1 + math.cos(math.pi * progress)) / 2
+        progress = ((epoch - self.start_cyclical) % self.cycle) / self.cycle
+        return self.eta_min + (self.cyclical_lr - self.eta_min) * (1 + math.cos(math.pi * progress)) / 2
+
+
+@dataclass(frozen=True)
 class OptimizerSpec:
     """The optimiser of a task: torch.optim.Adam or SGD over every parameter, a MultiStepLR stepped
     after each epoch (lr · gamma^(milestones passed)), and clip_grad_norm_ applied to each parameter
@@ -59,12 +83,15 @@ class OptimizerSpec:
     milestones: tuple[int, ...] = ()  # epochs (0-based) from which the lr is multiplied by gamma once more
     gamma: float = 0.1
     clip_grad_norm: float | None = None
+    sgdr: Sgdr | None = None  # SCHP's schedule instead of the MultiStepLR
 
     def __post_init__(self) -> None:
         if self.kind not in OPTIMIZERS:
             raise SuiteError(f"unknown optimiser {self.kind!r}", fix=f"use one of {OPTIMIZERS}")
 
     def lr_at(self, step: int, steps_per_epoch: int, epochs: int) -> float:
-        """The learning rate of step `step` (0-based): MultiStepLR at the step's epoch."""
+        """The learning rate of step `step` (0-based): MultiStepLR (or SGDR) at the step's epoch."""
         epoch = step // steps_per_epoch
+        if self.sgdr is not None:
+            return self.sgdr.lr_at_epoch(epoch, self.lr)
         return self.lr * self.gamma ** bisect.bisect_right(sorted(self.milestones), epoch)
