@@ -72,7 +72,7 @@ def test_registered_with_paper_defaults():
     assert METHODS.load("liftedcl") is LiftedCL
     config = LiftedCLConfig()
     assert (config.queue_size, config.temperature, config.momentum, config.dim) == (16384, 0.2, 0.999, 128)
-    assert (config.lambda1, config.lambda2, config.align_size, config.init) == (0.5, 0.5, 16, "liftedcl")
+    assert (config.lambda1, config.lambda2, config.align_size, config.init) == (0.5, 0.5, None, "liftedcl")
     assert config.terms == {"inv", "equiv", "lifting"} and config.alignment == "exact"
     official = LiftedCLConfig.official("bank.npy")
     assert (official.queue_size, official.real_skeletons, official.variant) == (65536, "bank.npy", "official")
@@ -140,6 +140,15 @@ def test_losses_by_hand_and_eq_1():
     torch.testing.assert_close(model.queue_inv.keys[:, : len(z_k)].T.numpy(), z_k, rtol=1e-5, atol=1e-6)
     pooled = unit(f_k.mean(axis=(2, 3)), axis=1)
     torch.testing.assert_close(model.queue_equiv.keys[:, : len(z_k)].T.numpy(), pooled, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("size", "grid"), [(64, 4), (128, 8)])
+def test_alignment_grid_follows_the_input_as_the_papers_16_at_256_px(size, grid):
+    """align_size None: S = 16 × input / 256 (twice C5's side), the same loss as that S set by hand."""
+    derived = make(replace(TINY, align_size=None))(batch(size=size), 0.0).logs["loss_equiv"]
+    explicit = make(replace(TINY, align_size=grid))(batch(size=size), 0.0).logs["loss_equiv"]
+    other = make(replace(TINY, align_size=2 * grid))(batch(size=size), 0.0).logs["loss_equiv"]
+    assert derived.item() == explicit.item() and derived.item() != other.item()
 
 
 def test_equivariant_loss_by_hand_on_tiny_maps():

@@ -11,8 +11,8 @@ D, trained alternately, tells lifted skeletons from real ones sampled from a kin
              pooled keys of past images as negatives                                 (eq. 3)
     L_adv:   least-squares GAN loss of the lifted skeleton X = E(I)        (eqs. 4-8, adversarial.py)
 
-Paper defaults (appendix C): queues of 16384, τ 0.2, m 0.999, dim 128, 16×16 alignment, λ1 = λ2
-= 0.5. Where the official code differs (pretraining-methods.md §1, §7) it is an option:
+Paper defaults (appendix C): queues of 16384, τ 0.2, m 0.999, dim 128, 16×16 alignment (for the 8×8
+C5 map of a 256-px view: S is twice C5's side unless set, 16 × input / 256), λ1 = λ2 = 0.5. Where the official code differs (pretraining-methods.md §1, §7) it is an option:
 LiftedCLConfig.official(). Table 8's ablations are `losses` values.
 
 The trunk comes from the backbone factory as it is: the trainer builds it as
@@ -43,6 +43,8 @@ from suite.pretrain.liftedcl_settings import LiftedCLConfig
 from suite.pretrain.method import BackboneFactory, Method, StepOutput, Stepper
 from suite.training.process import shuffled_forward
 from suite.training.schedules import OptimSpec
+
+ALIGN_PER_C5 = 2  # the paper's S = 16 for the 8×8 C5 map of a 256-px view (align_size None)
 
 
 class Encoder(nn.Module):
@@ -142,9 +144,10 @@ class LiftedCL(Method):
                 losses["inv"] = info_nce(z_q, z_k, negatives, config.temperature)  # eq. 2
             if "equiv" in terms:
                 f_q = self.encoder_q.equivariant(c5_q)  # F_q
+                align_size = config.align_size or ALIGN_PER_C5 * c5_q.shape[-1]  # S
                 negatives = self.queue_equiv.keys.clone().detach()  # pooled F_k of other images
                 losses["equiv"], excluded = equivariant_loss(
-                    f_q, f_k, g_q, g_k, negatives, config.temperature, config.align_size, config.alignment
+                    f_q, f_k, g_q, g_k, negatives, config.temperature, align_size, config.alignment
                 )  # eq. 3
                 logs["equiv_excluded"] = excluded.detach().float()
             # enqueue after the losses: this batch's keys are negatives for the next ones

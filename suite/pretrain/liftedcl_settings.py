@@ -23,7 +23,9 @@ class LiftedCLConfig:
     momentum: float = 0.999  # m of the key encoder
     lambda1: float = 0.5  # λ1 on L_inv + L_equiv
     lambda2: float = 0.5  # λ2 on L_adv
-    align_size: int = 16  # S of the aligned S×S maps
+    # S of the aligned S×S maps. None: twice the side of the C5 map, the paper's ratio (16 for the 8×8
+    # map of a 256-px view; S = 16 × input / 256, so 4 at the demo's 64 px).
+    align_size: int | None = None
     alignment: str = "exact"  # "exact" (default) or "official" whole-cell rounding (alignment.py)
     lifting_dim: int = 512
     discriminator_dim: int = 256
