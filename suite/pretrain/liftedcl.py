@@ -12,8 +12,9 @@ D, trained alternately, tells lifted skeletons from real ones sampled from a kin
     L_adv:   least-squares GAN loss of the lifted skeleton X = E(I)        (eqs. 4-8, adversarial.py)
 
 Paper defaults (appendix C): queues of 16384, τ 0.2, m 0.999, dim 128, 16×16 alignment (for the 8×8
-C5 map of a 256-px view: S is twice C5's side unless set, 16 × input / 256), λ1 = λ2 = 0.5. Where the official code differs (pretraining-methods.md §1, §7) it is an option:
-LiftedCLConfig.official(). Table 8's ablations are `losses` values.
+C5 map of a 256-px view: S is twice C5's side unless set, 16 × input / 256), λ1 = λ2 = 0.5. Where
+the official code differs (pretraining-methods.md §1, §7) it is an option: LiftedCLConfig.official().
+Table 8's ablations are `losses` values.
 
 The trunk comes from the backbone factory as it is: the trainer builds it as
 ResNetTrunk(arch, init=config.init) (init "liftedcl": kaiming fan_out, zero-γ last BN of every
