@@ -63,7 +63,7 @@ def test_settings_are_the_protocols_and_profiles_change_only_the_scale():
     entry = TASKS.get("coco-2d")
     assert entry.metrics == METRICS == tuple(column.metric for column in COCO)
     assert not any(entry.lower_is_better.values()) and entry.datasets == ("coco",)
-    scale = {"input_size", "heatmap_size", "batch_size", "epochs", "milestones"}
+    scale = {"input_size", "heatmap_size", "deconv_channels", "batch_size", "epochs", "milestones"}
     assert all(set(changes) <= scale for changes in entry.profiles.values())
     assert {"demo", "smoke", "paper"} <= set(entry.hours)
     assert {"boxes", "flip_test"} <= set(entry.evaluation_settings) <= {f.name for f in fields(Coco2dConfig)}

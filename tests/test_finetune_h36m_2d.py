@@ -71,6 +71,7 @@ def test_settings_are_the_protocols_and_profiles_change_only_the_scale():
     scale = {
         "input_size",
         "heatmap_size",
+        "deconv_channels",
         "batch_size",
         "epochs",
         "milestones",

@@ -55,7 +55,7 @@ def test_settings_are_the_protocols_and_profiles_change_only_the_scale():
     entry = TASKS.get("mpii-2d")
     assert entry.metrics == METRICS == tuple(column.metric for column in MPII)
     assert not any(entry.lower_is_better.values())
-    scale = {"input_size", "heatmap_size", "batch_size", "epochs", "milestones"}
+    scale = {"input_size", "heatmap_size", "deconv_channels", "batch_size", "epochs", "milestones"}
     assert all(set(changes) <= scale for changes in entry.profiles.values())
     assert {"demo", "smoke", "paper"} <= set(entry.hours)
     assert {f.name for f in fields(Mpii2dConfig)} >= set(entry.evaluation_settings)
@@ -71,6 +71,7 @@ def test_training_items_and_loss(roots):
     torch.manual_seed(0)
     model = task.build_model(ResNetTrunk("resnet18"))
     assert isinstance(model, SimpleBaseline) and model.final_layer.out_channels == 16
+    assert model.final_layer.in_channels == task.config.deconv_channels == 64  # the demo's width
     batch = {key: torch.stack([data[i][key] for i in range(2)]) for key in ("image", "target", "weight")}
     loss, logs = task.loss(model, batch)
     assert loss.ndim == 0 and loss.item() > 0 and logs["loss"] == loss.detach()

@@ -25,7 +25,7 @@ class HeatmapTask(Task):
     num_joints: ClassVar[int]  # heatmap channels
 
     def build_model(self, trunk: ResNetTrunk) -> SimpleBaseline:
-        return SimpleBaseline(trunk, self.num_joints)
+        return SimpleBaseline(trunk, self.num_joints, self.config.deconv_channels)
 
     def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
         loss = joints_mse_loss(model(batch["image"]), batch["target"], batch["weight"])
