@@ -26,15 +26,27 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(run=_synth)
 
-    crops = data_verbs.add_parser("crops", help="COCO human crops for pre-training (paper appendix A)")
-    crops.add_argument("--coco", type=Path, required=True, help="COCO root (annotations/, images/)")
+    crops = data_verbs.add_parser(
+        "crops", help="human crops for pre-training (paper appendix A): COCO, or Human3.6M (Table 7)"
+    )
+    source = crops.add_mutually_exclusive_group(required=True)
+    source.add_argument("--coco", type=Path, help="COCO root (annotations/, images/)")
+    source.add_argument(
+        "--h36m",
+        type=Path,
+        help="Human3.6M root in the RLE layout (annotations/Sample_trainmin_train_Human36M_protocol_2.json, "
+        "images/): the training subjects S1, 5, 6, 7, 8 only",
+    )
     crops.add_argument("--out", type=Path, required=True, help="folder for the crops and their index")
-    crops.add_argument("--split", default="train2017", help="annotation split (default train2017)")
+    crops.add_argument("--split", default="train2017", help="COCO annotation split (default train2017)")
     crops.add_argument(
         "--all-persons",
         action="store_true",
-        help="also crop persons without labelled keypoints "
+        help="COCO: also crop persons without labelled keypoints "
         "(about 257k on train2017 instead of the paper's ~150k)",
+    )
+    crops.add_argument(
+        "--stride", type=int, default=1, help="Human3.6M: crop every N-th training frame (default 1: all)"
     )
     crops.set_defaults(run=_crops)
 
@@ -73,9 +85,20 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _crops(args: argparse.Namespace) -> int:
-    from suite.data.coco import write_crops
+    from suite.errors import SuiteError
 
-    index = write_crops(args.coco, args.out, split=args.split, require_keypoints=not args.all_persons)
+    if args.h36m is not None and (args.all_persons or args.split != "train2017"):
+        raise SuiteError("--split and --all-persons choose COCO persons", fix="leave them out with --h36m")
+    if args.coco is not None and args.stride != 1:
+        raise SuiteError("--stride subsamples Human3.6M frames", fix="leave it out with --coco")
+    if args.h36m is not None:
+        from suite.data.h36m_crops import write_h36m_crops
+
+        index = write_h36m_crops(args.h36m, args.out, stride=args.stride)
+    else:
+        from suite.data.coco import write_crops
+
+        index = write_crops(args.coco, args.out, split=args.split, require_keypoints=not args.all_persons)
     print(f"crops and their index: {index}")
     return 0
 

@@ -2,7 +2,8 @@
 
 Sources, recognised by pretrain_dataset(path):
 
-- COCO human crops written by `python -m suite data crops` (crops/ and index.json, appendix A);
+- human crops written by `python -m suite data crops` (crops/ and index.json, appendix A), of COCO
+  or of Human3.6M's training subjects (Table 7);
 - an ImageFolder tree, <path>/train/<class>/<image> (ImageNet and the generic set);
 - a flat folder, <path>/train/<image> as the official LiftedCL code reads it, or <path>/<image>.
 
@@ -29,10 +30,10 @@ from suite.errors import DatasetError
 
 CROPS_INDEX = "index.json"
 CROPS_FOLDER = "crops"
-CROPS_FIX = "run python -m suite data crops --coco ROOT --out DIR"
+CROPS_FIX = "run python -m suite data crops --coco ROOT --out DIR (or --h36m ROOT)"
 TRAIN_FOLDER = "train"
 SOURCES_HELP = (
-    "point at a COCO crops folder (index.json + crops/), an ImageFolder root (train/<class>/<image>), "
+    "point at a crops folder (index.json + crops/), an ImageFolder root (train/<class>/<image>), "
     "or a flat image folder (train/<image>)"
 )
 

@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader
 
 from suite.data.affine import apply_affine, crop_affine, invert_affine
 from suite.data.h36m import RleSample, read_rle
-from suite.data.layouts import MPII_ANNOTATIONS, MPII_IMAGES
+from suite.data.layouts import H36M_RLE_ANNOTATIONS, H36M_TEST_SUBJECTS, MPII_ANNOTATIONS, MPII_IMAGES
 from suite.data.mpii import read_annotations
 from suite.data.skeleton import FLIP_PAIRS, ROOT
 from suite.errors import DatasetError
@@ -66,10 +66,15 @@ class Human36m3d(Task):
 
     def train_set(self, seed: int) -> RleDataset:
         config = self.config
-        h36m = [
-            h36m_person(sample, config.h36m_scale_mult)
-            for sample in read_rle(self.roots["h36m"], "train").samples
-        ]
+        samples = read_rle(self.roots["h36m"], "train").samples
+        leaked = sorted({sample.subject for sample in samples} & set(H36M_TEST_SUBJECTS))
+        if leaked:
+            raise DatasetError(
+                f"holds frames of the test subjects {leaked}; training must not see them",
+                self.roots["h36m"] / H36M_RLE_ANNOTATIONS["train"],
+                "use RLE's training file of S1, 5, 6, 7, 8 (Sample_trainmin_train_Human36M_protocol_2.json)",
+            )
+        h36m = [h36m_person(sample, config.h36m_scale_mult) for sample in samples]
         mpii_root = self.roots["mpii"]
         annotations = mpii_root / MPII_ANNOTATIONS.format(split="train")
         persons = read_annotations(annotations, mpii_root / MPII_IMAGES)

@@ -46,6 +46,19 @@ def run_crops(run: Run, folder: Path) -> dict[str, Any]:
     return {"index": str(index)}
 
 
+def run_h36m_crops(run: Run, folder: Path) -> dict[str, Any]:
+    from suite.data.h36m_crops import write_h36m_crops
+
+    spec = run.spec
+    index = write_h36m_crops(
+        Path(run.inputs["h36m"]),
+        _output(run, folder),
+        stride=spec["stride"],
+        subjects=tuple(spec["subjects"]),
+    )
+    return {"index": str(index)}
+
+
 def run_pretrain(run: Run, folder: Path) -> dict[str, Any]:
     """One stage of a recipe; its backbone (torchvision names) goes to backbone.pt for the next run."""
     import torch

@@ -1,11 +1,12 @@
 """The kinds of run a plan holds, in the order they depend on each other, each defined once.
 
-    synth     SynthHuman, the demo profile's every dataset (`data synth`)
-    crops     the COCO human crops of appendix A (`data crops`), the "CC" pre-training source
-    weights   an official checkpoint the user supplies (paper profile, "IN" stages); nothing to run
-    pretrain  one stage of a row's recipe (`pretrain`), from the previous stage's backbone
-    finetune  a task's training on a row's backbone (random initialisation for "Random init.")
-    evaluate  the task's official test protocol on the fine-tuned model: the table's numbers
+    synth       SynthHuman, the demo profile's every dataset (`data synth`)
+    crops       the COCO human crops of appendix A (`data crops --coco`), the "CC" pre-training source
+    h36m-crops  Human3.6M's training subjects as person crops (`data crops --h36m`), Table 7's "H36M"
+    weights     an official checkpoint the user supplies (paper profile, "IN" stages); nothing to run
+    pretrain    one stage of a row's recipe (`pretrain`), from the previous stage's backbone
+    finetune    a task's training on a row's backbone (random initialisation for "Random init.")
+    evaluate    the task's official test protocol on the fine-tuned model: the table's numbers
 
 A kind says what its run leaves in its folder for the runs after it (`output`), which section of a
 cluster profile its job takes (`job`: cluster.JOB_KINDS), which function runs it inside the job
@@ -95,6 +96,7 @@ KINDS: dict[str, Kind] = {
     for kind in (
         Kind("synth", "synth", "prepare", f"{_JOBS}:run_synth", _prepare_hours),
         Kind("crops", "crops", "prepare", f"{_JOBS}:run_crops", _prepare_hours),
+        Kind("h36m-crops", "crops", "prepare", f"{_JOBS}:run_h36m_crops", _prepare_hours),
         Kind("weights", None, None, None, _free),
         Kind("pretrain", "backbone.pt", "pretrain", f"{_JOBS}:run_pretrain", _pretrain_hours),
         Kind("finetune", "model.pt", "finetune", f"{_JOBS}:run_finetune", _finetune_hours),

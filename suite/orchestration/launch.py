@@ -59,6 +59,7 @@ SLURM_ALIVE = {
 DEPENDENCY_FAILED = "DependencyNeverSatisfied"
 LIVE = ("running", "queued")
 TRACEBACK_FRAMES = 8  # of a failed job, kept in its record
+KIND_WIDTH = max(len(kind) for kind in KINDS)  # progress lines align their labels
 
 
 def default_executor() -> str:
@@ -342,7 +343,7 @@ def submit_slurm(plan: Plan, cluster: Cluster | None) -> dict[str, str]:
             scancel(state.job_id)  # waits on a job that is being replaced
         job = submit(run, plan, "slurm", cluster, [ids[parent] for parent in run.needs if parent in ids])
         ids[key] = submitted[key] = job.job_id
-        tqdm.write(f"submitted {job.job_id:>8}  {run.kind:9} {run.label}")
+        tqdm.write(f"submitted {job.job_id:>8}  {run.kind:{KIND_WIDTH}} {run.label}")
     return submitted
 
 
@@ -415,7 +416,7 @@ class _Progress:
             if self.seen.get(key) != state.status:
                 if key in self.seen or state.status != "to run":
                     run = self.plan.runs[key]
-                    tqdm.write(f"{state.status:8} {run.kind:9} {run.label}  [{key}]")
+                    tqdm.write(f"{state.status:8} {run.kind:{KIND_WIDTH}} {run.label}  [{key}]")
                 self.seen[key] = state.status
         self.bar.n = sum(state.status == "done" for state in states.values())
         self.bar.refresh()

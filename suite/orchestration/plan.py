@@ -2,7 +2,7 @@
 
     plan = make_plan(table(4), run_profile("demo"), workdir)
 
-The kinds of run (synth, crops, weights, pretrain, finetune, evaluate) are in kinds.py.
+The kinds of run (synth, crops, h36m-crops, weights, pretrain, finetune, evaluate) are in kinds.py.
 
 A run's key is the SHA-256 of its kind and spec: the method or task with its resolved settings
 (paper defaults, profile overrides, the row's changes), the profile's scale, the seed, and the keys
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.config import dataset_roots, env_var, official_weights, weights_variable
-from suite.data.layouts import SYNTH_FOLDERS, SYNTH_VERSION
+from suite.data.layouts import H36M_RLE_ANNOTATIONS, H36M_TRAIN_SUBJECTS, SYNTH_FOLDERS, SYNTH_VERSION
 from suite.errors import SuiteError
 from suite.finetune.catalog import TASKS
 from suite.orchestration.kinds import KINDS
@@ -33,9 +33,12 @@ from suite.tables import RESIM, SUPERVISED, TABLES, Row, Stage, Table
 VERSION = 1  # bump when a change of code changes what an existing key would compute
 SUPERVISED_TASK = "classification"  # how a 'Super.' stage I is trained in the profiles that train it
 SOURCE_DATASET = {"IN": "generic", "CC": "coco", "H36M": "h36m"}
-# Pre-training sources whose preparation exists (H36M frames come with Table 7's 2D task).
-BUILT_SOURCES = ("IN", "CC")
+BUILT_SOURCES = ("IN", "CC", "H36M")  # pre-training sources whose preparation exists
 CROPS_SPLIT = "train2017"
+# Table 7's "H36M" source (suite/data/h36m_crops.py): the RLE training file's frames of the training
+# subjects, every H36M_CROPS_STRIDE-th (every frame: the paper does not say it subsamples).
+H36M_CROPS_ANNOTATIONS = H36M_RLE_ANNOTATIONS["train"]
+H36M_CROPS_STRIDE = 1
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,17 @@ class _Data:
         run = make_run("crops", "COCO human crops", spec, {"coco": self.root("coco")}, self.needs)
         return self.plan.add(run)
 
+    def h36m_crops(self) -> Run:
+        """Table 7's "H36M" source; its key names the data, the file, the subjects kept and the stride."""
+        spec = {
+            "data": self.identity,
+            "annotations": H36M_CROPS_ANNOTATIONS,
+            "subjects": list(H36M_TRAIN_SUBJECTS),
+            "stride": H36M_CROPS_STRIDE,
+        }
+        run = make_run("h36m-crops", "Human3.6M crops", spec, {"h36m": self.root("h36m")}, self.needs)
+        return self.plan.add(run)
+
 
 def _stages(plan: Plan, data: _Data, row: Row) -> Run | None:
     """The runs of a row's pre-training stages; the last one's backbone (None: random init.)."""
@@ -214,8 +228,9 @@ def _pretrain(plan: Plan, data: _Data, stage: Stage, init: Run | None, label: st
     profile = plan.profile
     inputs = {"data": data.root(SOURCE_DATASET[stage.data])} if stage.data == "IN" else {}
     needs = [*data.needs]
-    if stage.data == "CC":
-        crops = data.crops()
+    prepare = {"CC": data.crops, "H36M": data.h36m_crops}.get(stage.data)
+    if prepare is not None:
+        crops = prepare()
         inputs["data"] = crops.output(plan.workdir)
         needs = [crops.key]
     if init is not None:
