@@ -78,3 +78,17 @@ def local_table4(tmp_path_factory):
     from e2e import stopped_and_resumed
 
     return stopped_and_resumed(tmp_path_factory.mktemp("table4"))
+
+
+@pytest.fixture(scope="session")
+def h36m_synth(tmp_path_factory) -> dict[str, Path]:
+    """SynthHuman Human3.6M (8 training frames of S1, 5-8, 8 test frames of S9, S11) and MPII (8 persons);
+    read-only."""
+    import numpy as np
+
+    from suite.data.synth import h36m, mpii
+
+    root = tmp_path_factory.mktemp("h36m_synth")
+    h36m.write(root / "h36m", 8, np.random.default_rng(0))
+    mpii.write(root / "mpii", 8, np.random.default_rng(1))
+    return {"h36m": root / "h36m", "mpii": root / "mpii"}

@@ -27,7 +27,6 @@ from suite.data.h36m import parse_mmpose_name, read_rle
 from suite.data.images import read_image
 from suite.data.mpii import read_annotations
 from suite.data.skeleton import FLIP_PAIRS
-from suite.data.synth import h36m, mpii
 from suite.finetune.h36m_3d import evaluate_predictions
 from suite.finetune.rle import RleOutput
 from suite.finetune.rle_data import (
@@ -45,15 +44,6 @@ from suite.finetune.run import build_task
 from suite.profiles import finetune_profile
 
 SIZE = 32
-
-
-@pytest.fixture(scope="module")
-def synth(tmp_path_factory) -> dict[str, Path]:
-    """SynthHuman Human3.6M (8 training and 8 test frames) and MPII (8 persons)."""
-    root = tmp_path_factory.mktemp("synth")
-    h36m.write(root / "h36m", 8, np.random.default_rng(0))
-    mpii.write(root / "mpii", 8, np.random.default_rng(1))
-    return {"h36m": root / "h36m", "mpii": root / "mpii"}
 
 
 def task(roots: dict[str, Path], **changes):
@@ -182,9 +172,9 @@ def test_real_mpii_persons_map_into_the_18_joint_layout(fixtures):
         assert not weight[:, 2].any() and weight[:, 0].sum() == person.visible[:, 0].sum()  # all in the crop
 
 
-def test_targets_back_project_to_the_ground_truth(synth):
-    config = task(synth).config
-    samples = read_rle(synth["h36m"], "test").samples
+def test_targets_back_project_to_the_ground_truth(h36m_synth):
+    config = task(h36m_synth).config
+    samples = read_rle(h36m_synth["h36m"], "test").samples
     crops = [crop_person(read_image(s.image), h36m_person(s, 1.0), config, None) for s in samples]
     outputs = {
         "coords": np.stack([encode(crop, SIZE, config.bbox_3d_shape)[0] for crop in crops]),
@@ -212,10 +202,10 @@ class PerfectModel(nn.Module):
         return RleOutput(coords.double(), torch.full_like(coords, 0.5))
 
 
-def test_flip_test_of_a_perfect_model_is_perfect(synth):
-    job = task(synth)
+def test_flip_test_of_a_perfect_model_is_perfect(h36m_synth):
+    job = task(h36m_synth)
     config = job.config
-    samples = read_rle(synth["h36m"], "test").samples
+    samples = read_rle(h36m_synth["h36m"], "test").samples
     answers = {}
     for sample in samples:
         person = h36m_person(sample, config.h36m_scale_mult)
@@ -231,13 +221,15 @@ def test_flip_test_of_a_perfect_model_is_perfect(synth):
         crop.joints = mirrored
         answers[image.flip(2).numpy().tobytes()] = encode(crop, SIZE, config.bbox_3d_shape)[0]
     for flip_test in (False, True):
-        result = task(synth, flip_test=flip_test).evaluate(PerfectModel(answers), torch.device("cpu"), 3, 0)
+        result = task(h36m_synth, flip_test=flip_test).evaluate(
+            PerfectModel(answers), torch.device("cpu"), 3, 0
+        )
         assert result.metrics["mpjpe"] < 1e-6 and result.metrics["pa_mpjpe"] < 1e-6
         assert set(result.metrics) > {"mpjpe", "pa_mpjpe"}  # and the actions present
 
 
-def test_training_items_depend_only_on_seed_epoch_and_index(synth):
-    data = task(synth).train_set(seed=5)
+def test_training_items_depend_only_on_seed_epoch_and_index(h36m_synth):
+    data = task(h36m_synth).train_set(seed=5)
     assert len(data) == 16  # 8 Human3.6M frames, then 8 MPII draws
     data.set_epoch(1)
     direct = [data[i] for i in range(len(data))]

@@ -15,12 +15,11 @@ import scipy.linalg
 import smplx
 import torch
 from scipy.spatial.transform import Rotation
-from smplx.utils import Struct
 
 from suite.cli import main
 from suite.data.layouts import SMPL_MODEL
 from suite.data.smpl import read_j_regressor_h36m, read_model
-from suite.data.synth.body_model import VERTEX_IDS, write_body_models
+from suite.data.synth.body_model import VERTEX_IDS, smplx_struct, write_body_models
 from suite.evaluate.reconstruction import (
     BodyModels,
     evaluate_files,
@@ -44,15 +43,7 @@ def smplx_float64(root: Path, gender: str) -> smplx.SMPL:
     """smplx's SMPL of a model file in float64 throughout (smplx reads its arrays through float32, so
     they are set again from the file)."""
     model = read_model(root / SMPL_MODEL.format(gender=gender))
-    data = Struct(
-        v_template=model.v_template,
-        shapedirs=model.shapedirs,
-        posedirs=model.posedirs,
-        J_regressor=model.J_regressor,
-        weights=model.weights,
-        kintree_table=model.kintree_table,
-        f=model.faces,
-    )
+    data = smplx_struct(model)
     with contextlib.redirect_stdout(io.StringIO()):
         smpl = smplx.SMPL(model_path=str(root), data_struct=data, vertex_ids=VERTEX_IDS, dtype=torch.float64)
     as_tensor = lambda array: torch.as_tensor(np.asarray(array), dtype=torch.float64)  # noqa: E731

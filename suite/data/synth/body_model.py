@@ -485,6 +485,19 @@ def write_body_models(root: Path, rng: np.random.Generator) -> None:
 GENDERS = {"neutral": "NEUTRAL", "male": "MALE", "female": "FEMALE", "m": "MALE", "f": "FEMALE"}
 
 
+def smplx_struct(model) -> Struct:
+    """The arrays of a model read by suite.data.smpl.read_model, as smplx's data_struct."""
+    return Struct(
+        v_template=model.v_template,
+        shapedirs=model.shapedirs,
+        posedirs=model.posedirs,
+        J_regressor=model.J_regressor,
+        weights=model.weights,
+        kintree_table=model.kintree_table,
+        f=model.faces,
+    )
+
+
 def load_smpl(root: Path, gender: str) -> smplx.SMPL:
     """smplx's SMPL for root/smpl/SMPL_<gender>.pkl, read by the safe loader, with root's
     J_regressor_h36m.npy as its buffer `J_regressor_h36m`.
@@ -496,15 +509,7 @@ def load_smpl(root: Path, gender: str) -> smplx.SMPL:
     path = Path(root) / SMPL_MODEL.format(gender=GENDERS[gender.lower()])
     model = read_model(path)
     regressor = read_j_regressor_h36m(Path(root) / SMPL_J_REGRESSOR_H36M, model.num_vertices)
-    data = Struct(
-        v_template=model.v_template,
-        shapedirs=model.shapedirs,
-        posedirs=model.posedirs,
-        J_regressor=model.J_regressor,
-        weights=model.weights,
-        kintree_table=model.kintree_table,
-        f=model.faces,
-    )
+    data = smplx_struct(model)
     # smplx prints a warning for any model with fewer than 300 shape components, as SMPL's own have.
     with contextlib.redirect_stdout(io.StringIO()):
         smpl = smplx.SMPL(
