@@ -130,7 +130,7 @@ class RunProfile:
         return stated if self.pretrain_epochs is None else self.pretrain_epochs
 
 
-# benchmarks/pretrain_step_time.py --device cuda (ResNet-50 at 256 px, 32 images per GPU, bf16 and
+# benchmarks/pretrain_step.py --device cuda --shapes paper (ResNet-50 at 256 px, 32 images per GPU, bf16 and
 # channels_last, one H200, 2026-12-04; each method's step time relative to MoCo-v2's is its catalogue
 # entry's `cost`): MoCo-v2 trains on 1329 images/s per GPU (the model alone; data loading must
 # keep up). ImageNet: 1,281,167 images; COCO crops: 149,813; Human3.6M's training frames: ~312K.

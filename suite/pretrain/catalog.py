@@ -17,8 +17,8 @@ from suite.registry import Entry, Registry
 @dataclass(frozen=True)
 class MethodEntry(Entry):
     # Step time relative to MoCo-v2's at the paper's shapes, for `plan`'s device-hour estimates:
-    # benchmarks/pretrain_step_time.py --device cuda (ResNet-50 at 256 px, 32 images per GPU, bf16 and
-    # channels_last, one H200, 2026-12-04).
+    # benchmarks/pretrain_step.py --device cuda --shapes paper (ResNet-50 at 256 px, 32 images per GPU,
+    # bf16 and channels_last, one H200, 2026-12-04).
     cost: float = 1.0
 
 

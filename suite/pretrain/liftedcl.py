@@ -1,8 +1,9 @@
 """LiftedCL: lifting contrastive learning for human-centric perception (Chen et al., ICLR 2023).
 
 The encoder E is a backbone f, an invariant projector (→ z), an equivariant projector (→ F) and a
-lifting network (→ 3D skeleton X); its key encoder is a momentum copy of all of E. A discriminator
-D, trained alternately, tells lifted skeletons from real ones sampled from a kinematic prior.
+lifting network (→ 3D skeleton X); its key encoder is a momentum copy of E less the lifting network
+(keys are never lifted). A discriminator D, trained alternately, tells lifted skeletons from real
+ones sampled from a kinematic prior.
 
     L = λ1 (L_inv + L_equiv) + λ2 L_adv                                            (eq. 1)
 
@@ -103,6 +104,13 @@ def equivariant_loss(
     return info_nce(r_s, t_s, negatives, temperature), excluded
 
 
+def _drop_key_lifting(module: nn.Module, state: dict, prefix: str, *args) -> None:
+    """Checkpoints written before the key encoder lost its lifting network hold a momentum copy of it
+    (encoder_k.lifting.*) that no key ever used: it is dropped on load."""
+    for key in [key for key in state if key.startswith(f"{prefix}encoder_k.lifting.")]:
+        del state[key]
+
+
 class LiftedCL(Method):
     name: ClassVar[str] = "liftedcl"
     Config: ClassVar[type] = LiftedCLConfig
@@ -111,6 +119,8 @@ class LiftedCL(Method):
         super().__init__(backbone, config)
         self.encoder_q = Encoder(backbone(), config)
         self.encoder_k = momentum_copy(self.encoder_q)  # θ_k ← θ_q at the start
+        del self.encoder_k.lifting  # keys are z_k and F_k only: nothing lifts on the key side (_keys)
+        self.register_load_state_dict_pre_hook(_drop_key_lifting)
         self.queue_inv = Queue(config.dim, config.queue_size)  # z_k- of past images
         self.queue_equiv = Queue(config.dim, config.queue_size)  # t̃_-: pooled whole key maps F_k
         self.discriminator = Discriminator(config.discriminator_dim)

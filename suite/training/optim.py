@@ -50,4 +50,6 @@ class Stepper:
 def _optimizer(parameters: list[nn.Parameter], spec: OptimSpec | OptimizerSpec) -> torch.optim.Optimizer:
     if isinstance(spec, OptimizerSpec) and spec.kind == "adam":
         return torch.optim.Adam(parameters, lr=spec.lr, weight_decay=spec.weight_decay)
-    return torch.optim.SGD(parameters, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay)
+    return torch.optim.SGD(
+        parameters, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay, foreach=True
+    )  # foreach: one multi-tensor update for all parameters, also on the CPU (its default there is off)
