@@ -1,5 +1,6 @@
 """`python -m suite plan | run | status | report`: a paper table's runs, run end to end, followed and
-reported. Building the plan reads the torch-free catalogues; only `run`'s jobs import torch."""
+reported. `--table all` takes every table as one DAG, each run once, and adds results/README.md, the
+index. Building the plan reads the torch-free catalogues; only `run`'s jobs import torch."""
 
 from __future__ import annotations
 
@@ -45,8 +46,20 @@ def _seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
+def _tables(text: str) -> tuple[int, ...]:
+    from suite.tables import TABLES
+
+    if text == "all":
+        return tuple(TABLES)
+    if text.isdigit() and int(text) in TABLES:
+        return (int(text),)
+    raise argparse.ArgumentTypeError(f"expected one of {', '.join(map(str, TABLES))} or all, got {text!r}")
+
+
 def _table_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    parser.add_argument("--table", type=int, required=required, help="the paper's table, 1-9")
+    parser.add_argument(
+        "--table", type=_tables, required=required, help="the paper's table, 1-9, or all of them: all"
+    )
     parser.add_argument("--profile", default="paper", choices=PROFILES, help="default: paper")
     parser.add_argument(
         "--workdir", type=Path, help="runs and the lock (default $SUITE_WORKDIR, else ./work)"
@@ -63,22 +76,32 @@ def _table_arguments(parser: argparse.ArgumentParser, required: bool = True) -> 
     )
 
 
-def _table_plan(args: argparse.Namespace):
-    """The plan of --table at --profile in --workdir, with the extra methods' rows."""
+def _table_plans(args: argparse.Namespace) -> list:
+    """The plan of each --table at --profile in --workdir, with the extra methods' rows."""
     from suite.orchestration.plan import make_plan
     from suite.orchestration.store import workdir
     from suite.profiles import run_profile
     from suite.tables import table, with_extra_methods
 
-    spec = with_extra_methods(table(args.table), tuple(args.extra_method))
-    return make_plan(spec, run_profile(args.profile), workdir(args.workdir), tuple(args.seeds))
+    profile, root, seeds = run_profile(args.profile), workdir(args.workdir), tuple(args.seeds)
+    return [
+        make_plan(with_extra_methods(table(number), tuple(args.extra_method)), profile, root, seeds)
+        for number in args.table
+    ]
+
+
+def _one_plan(plans: list):
+    """One table's plan, or every table's runs as one DAG."""
+    from suite.orchestration.plan import combine
+
+    return plans[0] if len(plans) == 1 else combine(plans)
 
 
 def _plan(args: argparse.Namespace) -> int:
     from suite.orchestration.launch import plan_states
     from suite.orchestration.show import plan_table
 
-    plan = _table_plan(args)
+    plan = _one_plan(_table_plans(args))
     print(plan_table(plan, plan_states(plan)))
     return 0
 
@@ -87,24 +110,24 @@ def _run(args: argparse.Namespace) -> int:
     from suite.orchestration.cluster import read_cluster
     from suite.orchestration.launch import default_executor, launch, plan_states
     from suite.orchestration.show import plan_table
-    from suite.report import report
 
-    plan = _table_plan(args)
+    plans = _table_plans(args)
+    plan = _one_plan(plans)
     executor = args.executor or default_executor()
     cluster = read_cluster(args.cluster) if executor == "slurm" else None
     print(plan_table(plan, plan_states(plan)))
     print(f"executor: {executor}" + (f", cluster profile {cluster.path}" if cluster else ""))
     complete = launch(plan, executor, cluster, wait=args.wait, poll_s=args.poll)
+    tables = "all" if len(plans) > 1 else str(plans[0].table.number)
     if executor == "slurm" and not args.wait:
         print(
-            f"submitted; follow with `python -m suite status --table {args.table} --profile {args.profile}`"
-            f", then `python -m suite report --table {args.table} --profile {args.profile}`"
+            f"submitted; follow with `python -m suite status --table {tables} --profile {args.profile}`"
+            f", then `python -m suite report --table {tables} --profile {args.profile}`"
         )
         return 0
-    paths = report(plan, args.results)
-    print(f"wrote {', '.join(map(str, paths))}")
+    _write_reports(plans, args.results)
     if not complete:
-        print(f"not every run finished: `python -m suite status --table {args.table}` says why")
+        print(f"not every run finished: `python -m suite status --table {tables}` says why")
     return 0 if complete else 1
 
 
@@ -117,14 +140,22 @@ def _status(args: argparse.Namespace) -> int:
 
         print(workdir_table(workdir(args.workdir)))
         return 0
-    plan = _table_plan(args)
+    plan = _one_plan(_table_plans(args))
     print(plan_table(plan, plan_states(plan), logs=True))
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from suite.report import report
-
-    paths = report(_table_plan(args), args.results)
-    print(f"wrote {', '.join(map(str, paths))}")
+    _write_reports(_table_plans(args), args.results)
     return 0
+
+
+def _write_reports(plans: list, results: Path) -> None:
+    """Each table's page, CSV and figure; with several tables, the index of them all."""
+    from suite.report import report
+    from suite.results_index import write_index
+
+    paths = [path for plan in plans for path in report(plan, results)]
+    if len(plans) > 1:
+        paths.append(write_index(plans, results))
+    print(f"wrote {', '.join(map(str, paths))}")

@@ -408,7 +408,7 @@ class _Progress:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.bar = tqdm(total=len(plan.runs), desc=f"Table {plan.table.number}", unit="run", disable=None)
+        self.bar = tqdm(total=len(plan.runs), desc=plan.name, unit="run", disable=None)
         self.seen: dict[str, str] = {}
 
     def update(self, states: dict[str, RunState]) -> None:

@@ -66,6 +66,16 @@ class Plan:
     cells: dict[tuple[tuple[str, ...], str], tuple[str, ...]] = field(default_factory=dict)  # evaluate keys
     row_runs: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)  # a row's runs
     unavailable: dict[tuple[str, ...], str] = field(default_factory=dict)  # rows that cannot run, why
+    parts: tuple[Plan, ...] = ()  # the tables' plans, when this one runs several (combine)
+
+    @property
+    def name(self) -> str:
+        numbers = [plan.table.number for plan in self.parts] or [self.table.number]
+        return f"Table{'s' if len(numbers) > 1 else ''} {', '.join(map(str, numbers))}"
+
+    @property
+    def caption(self) -> str:
+        return "every run of the tables, each once" if self.parts else self.table.caption
 
     def add(self, run: Run) -> Run:
         self.runs.setdefault(run.key, run)
@@ -116,6 +126,19 @@ def make_plan(table: Table, profile: RunProfile, workdir: Path, seeds: tuple[int
             plan.runs = before  # none of the row's runs, unless another row needs them
             plan.unavailable[row.label] = str(reason)
     return plan
+
+
+def combine(plans: list[Plan]) -> Plan:
+    """The plans' runs as one DAG, each run once (a run that two tables need has one key); their rows
+    that cannot run, named by table. Each plan lists its runs in dependency order, so the union does."""
+    first = plans[0]
+    combined = Plan(Table(0, "", (), ()), first.profile, first.workdir, first.seeds, parts=tuple(plans))
+    for plan in plans:
+        for run in plan.runs.values():
+            combined.add(run)
+        for label, reason in plan.unavailable.items():
+            combined.unavailable[(f"Table {plan.table.number}:", *label)] = reason
+    return combined
 
 
 def _row(plan: Plan, data: _Data, row: Row) -> None:

@@ -32,7 +32,7 @@ def plan_table(plan: Plan, states: dict[str, RunState], logs: bool = False) -> s
         )
     hours = plan.profile.device + "-h"
     lines = [
-        f"Table {plan.table.number}: {plan.table.caption}",
+        f"{plan.name}: {plan.caption}",
         f"profile {plan.profile.name}, work directory {plan.workdir}",
         "",
         tabulate(rows, headers=("run", "kind", "what", "reads", "state", f"est. {hours}"), tablefmt="github"),
