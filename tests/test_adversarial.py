@@ -9,10 +9,10 @@ import torch
 from suite.data.kinematic_prior import sample_skeletons
 from suite.data.skeleton import BONES, bone_lengths
 from suite.errors import SuiteError
+from suite.models.lifting import LiftingNetwork
 from suite.pretrain.adversarial import (
     KCS,
     Discriminator,
-    LiftingNetwork,
     RealSkeletons,
     discriminator_loss,
     generator_loss,

@@ -77,6 +77,8 @@ def test_settings_are_the_protocols_and_profiles_change_only_the_scale():
         "milestones",
         "train_stride",
         "test_stride",
+        "prior_weight",  # they follow JointsMSELoss, whose scale is the heatmap's size
+        "reprojection_weight",
     }
     assert all(set(changes) <= scale for changes in entry.profiles.values())
     assert {"demo", "smoke", "paper"} <= set(entry.hours)

@@ -29,6 +29,11 @@ Human3.6M channels of the union against the pickle's joints_2d: JDR (suite/evalu
 of joints within 12.8 px (0.5 x 256 / 10, fixed), per joint and their mean `total`. The baseline:
 the mean training pose in crop coordinates placed in each test crop (`baseline/<metric>`).
 
+Table 9's "+ prior" (`prior=True`, suite/finetune/prior.py): a lifting head on the trunk's C5, trained
+beside the heatmaps with the reprojection loss against the 17 Human3.6M channels' joints in the crop
+(weighted as their targets, so MPII's missing joints drop out) and the kinematic prior's penalty. The
+test is unchanged; the head is only trained.
+
 Deviations (Config options keep the official behaviour):
 - normalisation "rgb" (RGB images, ImageNet statistics) by default: the images and every SSL backbone
   are RGB; `normalisation="official"` feeds the BGR order the repo does.
@@ -48,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from suite.data.h36m import MultiviewSample, read_multiview
 from suite.data.layouts import H36M_MULTIVIEW_ANNOTATIONS, H36M_TEST_SUBJECTS, MPII_ANNOTATIONS, MPII_IMAGES
@@ -56,9 +61,13 @@ from suite.data.mpii import read_annotations
 from suite.errors import DatasetError
 from suite.evaluate.jdr import jdr
 from suite.finetune.h36m_2d_settings import METRICS, H36m2dConfig
+from suite.finetune.heatmap import joints_mse_loss
 from suite.finetune.heatmap_task import HeatmapTask
+from suite.finetune.prior import LiftingHead, prior_loss
 from suite.finetune.task import Evaluation
 from suite.finetune.topdown import Person, Pipeline, TopdownDataset, mean_pose, mpii_persons
+from suite.models.backbone import ResNetTrunk
+from suite.models.simple_baseline import SimpleBaseline
 
 # The repo's union skeleton (joints_dataset.py union_joints), in its order.
 UNION_JOINTS = (
@@ -115,6 +124,24 @@ class Human36m2d(HeatmapTask):
     name = "h36m-2d"
     Config = H36m2dConfig
     num_joints = NUM_JOINTS
+
+    def build_model(self, trunk: ResNetTrunk) -> SimpleBaseline:
+        """SimpleBaseline; with `prior` also a lifting head on its trunk (`.lifting`, used in training)."""
+        model = super().build_model(trunk)
+        if self.config.prior:
+            model.lifting = LiftingHead(trunk.num_channels)
+        return model
+
+    def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        """JointsMSELoss; with `prior` plus the lifted pose's terms (prior.py) on the Human3.6M joints'
+        channels, whose weights leave out what an MPII person lacks."""
+        if not self.config.prior:
+            return super().loss(model, batch)
+        features = model.trunk(batch["image"])
+        loss = joints_mse_loss(model.head(features), batch["target"], batch["weight"])
+        h36m = list(H36M_TO_UNION)
+        joints, weight = batch["joints"][:, h36m], batch["weight"][:, h36m]
+        return prior_loss(loss, model.lifting(features), joints, weight, self.config)
 
     def pipeline(self) -> Pipeline:
         """The top-down settings of the config: no flip, a joint leaving the crop invisible."""

@@ -16,6 +16,11 @@ affine; Z = d·2000 + the ground-truth pelvis depth; pixels -> camera with the g
 intrinsics. Both poses root-aligned; MPJPE over the 17 joints (thorax out, pelvis in with its zero
 error), PA-MPJPE (suite.evaluate.mpjpe), and MPJPE per action.
 
+Table 9's "+ prior" (`prior=True`, suite/finetune/prior.py): a lifting head on the trunk's C5, trained
+beside RLE's head with the reprojection loss against the targets' x, y of the 17 Human3.6M joints
+(weighted as the targets, so MPII's missing joints drop out) and the kinematic prior's penalty. The
+test is unchanged; the head is only trained.
+
 Deviations (Config options keep the official behaviour where one exists):
 - normalisation "rgb" (ImageNet statistics in RGB order) by default: the images and every SSL
   backbone are RGB; `normalisation="official"` is RLE's BGR-ordered statistics on RGB images.
@@ -43,6 +48,7 @@ from suite.data.skeleton import FLIP_PAIRS, ROOT
 from suite.errors import DatasetError
 from suite.evaluate.mpjpe import mpjpe, pa_mpjpe
 from suite.finetune.h36m_3d_settings import H36m3dConfig
+from suite.finetune.prior import LiftingHead, prior_loss
 from suite.finetune.rle import RegressFlow3D, rle_loss_3d
 from suite.finetune.rle_data import EVAL_JOINTS, NUM_JOINTS, RleDataset, h36m_person, mpii_person, with_thorax
 from suite.finetune.task import Evaluation, Task
@@ -62,7 +68,11 @@ class Human36m3d(Task):
     Config = H36m3dConfig
 
     def build_model(self, trunk: ResNetTrunk) -> RegressFlow3D:
-        return RegressFlow3D(trunk, trunk.num_channels, NUM_JOINTS)
+        """RLE's model; with `prior` also a lifting head on its trunk (`.lifting`, used in training)."""
+        model = RegressFlow3D(trunk, trunk.num_channels, NUM_JOINTS)
+        if self.config.prior:
+            model.lifting = LiftingHead(trunk.num_channels)
+        return model
 
     def train_set(self, seed: int) -> RleDataset:
         config = self.config
@@ -91,9 +101,18 @@ class Human36m3d(Task):
         return RleDataset(h36m, mpii, config, seed)
 
     def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        output = model(batch["image"])
+        """RLELoss3D; with `prior` plus the lifted pose's terms (prior.py) against the targets' x, y of the
+        17 Human3.6M joints, weighted as the targets (0 where an MPII person has no joint)."""
+        features = model.trunk(batch["image"])
+        output = model.head(features)
         loss = rle_loss_3d(model, output, batch["target"], batch["weight"])
-        return loss, {"loss": loss.detach(), "sigma": output.sigma.detach().mean()}
+        sigma = output.sigma.detach().mean()
+        if not self.config.prior:
+            return loss, {"loss": loss.detach(), "sigma": sigma}
+        joints = batch["target"][:, :EVAL_JOINTS, :2]
+        weight = batch["weight"][:, :EVAL_JOINTS, :2].amin(dim=2)
+        loss, logs = prior_loss(loss, model.lifting(features), joints, weight, self.config)
+        return loss, logs | {"sigma": sigma}
 
     def optimizer(self) -> OptimizerSpec:
         config = self.config

@@ -71,7 +71,11 @@ class RegressFlow3D(nn.Module):
         self.flow2d = RealNVP(MASKS_2D, FLOW_HIDDEN)
 
     def forward(self, images: Tensor) -> RleOutput:
-        feature = self.trunk(images).mean(dim=(2, 3))  # global average pool
+        return self.head(self.trunk(images))
+
+    def head(self, features: Tensor) -> RleOutput:
+        """The trunk's C5 features (N, C, h, w) -> μ and σ."""
+        feature = features.mean(dim=(2, 3))  # global average pool
         n = feature.shape[0]
         coords = self.fc_coord(feature).reshape(n, self.num_joints, 3)
         sigma = self.fc_sigma(feature).reshape(n, self.num_joints, 3).sigmoid() + SIGMA_EPS

@@ -215,7 +215,8 @@ def normalise(image: np.ndarray, normalisation: str = "rgb") -> Tensor:
 
 class TopdownDataset(Dataset):
     """Persons cropped and encoded; seed None: the test crops, unaugmented. Items are dicts: image
-    (3, H, W), target (K, h, w), weight (K,), index, center (2,), scale (2,) (the crop, image pixels)."""
+    (3, H, W), target (K, h, w), weight (K,), joints (K, 2) (input pixels), index, center (2,), scale
+    (2,) (the crop, image pixels)."""
 
     def __init__(self, persons: Sequence[Person], pipeline: Pipeline, seed: int | None) -> None:
         self.persons, self.pipeline, self.seed, self.epoch = tuple(persons), pipeline, seed, 0
@@ -237,6 +238,7 @@ class TopdownDataset(Dataset):
             "image": normalise(crop.image, pipeline.normalisation),
             "target": torch.from_numpy(target),
             "weight": torch.from_numpy(weight),
+            "joints": torch.from_numpy(crop.joints.astype(np.float32)),
             "index": index,
             "center": torch.from_numpy(crop.center),
             "scale": torch.from_numpy(crop.scale),

@@ -68,4 +68,8 @@ class SimpleBaseline(nn.Module):
         nn.init.constant_(self.final_layer.bias, 0)
 
     def forward(self, images: Tensor) -> Tensor:
-        return self.final_layer(self.deconv_layers(self.trunk(images)))
+        return self.head(self.trunk(images))
+
+    def head(self, features: Tensor) -> Tensor:
+        """The trunk's C5 features (N, C, H/32, W/32) -> heatmaps."""
+        return self.final_layer(self.deconv_layers(features))

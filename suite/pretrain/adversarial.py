@@ -1,11 +1,12 @@
 """Lifting with adversarial learning (LiftedCL §3.3, eqs. 4-8, Figure 4).
 
-The lifting network turns the backbone's pooled C5 vector into a 3D skeleton X (17 joints × 3);
-the discriminator D tells lifted skeletons from real ones through a pose branch and a KCS branch
-(Ψ = BᵀB of the bone vectors, Wandt & Rosenhahn 2019). Layer sizes as the official code
-(pretraining-methods.md §1.2, §1.6): no BN, LeakyReLU 0.2, PyTorch default init, raw score (no
-sigmoid). Deviation: the KCS layer uses all 16 bones of the 17-joint tree (skeleton.bone_matrix()),
-not the official 15-row matrix with its "left ankle − belly" typo (§1.7), so Ψ is 16×16.
+The lifting network turns the backbone's pooled C5 vector into a 3D skeleton X (17 joints × 3;
+suite/models/lifting.py, shared with fine-tuning's 3D prior); the discriminator D tells lifted
+skeletons from real ones through a pose branch and a KCS branch (Ψ = BᵀB of the bone vectors, Wandt &
+Rosenhahn 2019). Layer sizes as the official code (pretraining-methods.md §1.2, §1.6): no BN,
+LeakyReLU 0.2, PyTorch default init, raw score (no sigmoid). Deviation: the KCS layer uses all 16
+bones of the 17-joint tree (skeleton.bone_matrix()), not the official 15-row matrix with its "left
+ankle − belly" typo (§1.7), so Ψ is 16×16.
 
 Least squares (LSGAN). The paper's eq. 8 reads
 
@@ -34,41 +35,8 @@ from torch import Tensor, nn
 from suite.data.kinematic_prior import sample_skeletons
 from suite.data.skeleton import NUM_BONES, NUM_JOINTS, bone_matrix
 from suite.errors import SuiteError
+from suite.models.lifting import SLOPE, ResBlock
 from suite.training.process import rank
-
-SLOPE = 0.2  # LeakyReLU negative slope everywhere (official code)
-
-
-class ResBlock(nn.Module):
-    """ResBlock(d): LeakyReLU(x + Linear(LeakyReLU(Linear(x))))."""
-
-    def __init__(self, dim: int, slope: float = SLOPE) -> None:
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(dim, dim), nn.LeakyReLU(slope), nn.Linear(dim, dim))
-        self.out = nn.LeakyReLU(slope)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.out(x + self.body(x))
-
-
-class LiftingNetwork(nn.Module):
-    """Pooled C5 (N, C) → X (N, 17, 3): Linear → 512 → LeakyReLU → ResBlock(512) → Linear → 51.
-
-    The output is not root-centred or normalised (the official code has that commented out); the
-    adversarial loss alone teaches it to look like the real, normalised skeletons.
-    """
-
-    def __init__(self, in_dim: int, dim: int = 512, slope: float = SLOPE) -> None:
-        super().__init__()
-        self.layers = nn.Sequential(
-            nn.Linear(in_dim, dim),
-            nn.LeakyReLU(slope),
-            ResBlock(dim, slope),
-            nn.Linear(dim, NUM_JOINTS * 3),
-        )
-
-    def forward(self, pooled: Tensor) -> Tensor:
-        return self.layers(pooled).view(-1, NUM_JOINTS, 3)
 
 
 class KCS(nn.Module):

@@ -32,13 +32,8 @@ from torch import Tensor, nn
 
 from suite.data.views import ViewBatch
 from suite.models.backbone import INITS
-from suite.pretrain.adversarial import (
-    Discriminator,
-    LiftingNetwork,
-    RealSkeletons,
-    discriminator_loss,
-    generator_loss,
-)
+from suite.models.lifting import LiftingNetwork
+from suite.pretrain.adversarial import Discriminator, RealSkeletons, discriminator_loss, generator_loss
 from suite.pretrain.alignment import inverse_align
 from suite.pretrain.contrastive import Queue, info_nce, momentum_copy, momentum_update
 from suite.pretrain.liftedcl_settings import LiftedCLConfig
