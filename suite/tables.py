@@ -12,7 +12,8 @@ fine-tuning settings (Table 9's "+ prior"). Sources:
 
 LiftedCL's stage I is MoCo-v2's IN weights (section 4.1); "Ours*" starts from PixPro's. Row labels
 and column names are the paper's, as in results/paper/tableN.csv; a test checks they match.
-Adding a row is adding a Row here; `run --extra-method NAME` adds one for any registered method.
+Adding a row is adding a Row here; `run --extra-method NAME` adds one for any registered method, and
+`run --extra-weights LABEL=FILE` one fine-tuned from a checkpoint file (a row with `weights`, no stage).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ class Stage:
 @dataclass(frozen=True)
 class Row:
     label: tuple[str, ...]  # as printed (Table 7 names a row by method, data set and epochs)
-    stages: tuple[Stage, ...]  # () is random initialisation
+    stages: tuple[Stage, ...]  # () is random initialisation, unless `weights` names a file
     finetune: tuple[tuple[str, Any], ...] = ()  # the task's settings changed (Table 9's 3D prior)
+    weights: str | None = None  # a checkpoint file the row starts from instead of stages (--extra-weights)
 
 
 @dataclass(frozen=True)
@@ -210,9 +212,28 @@ def extra_row(method: str, table: Table) -> Row:
 
 def with_extra_methods(base: Table, methods: tuple[str, ...]) -> Table:
     """The table with one extra row per method (after the paper's rows)."""
-    labels = {row.label[0] for row in base.rows}
     rows = [extra_row(method, base) for method in methods]
-    clash = [row.label[0] for row in rows if row.label[0] in labels]
+    return _with_rows(base, rows, "leave out the --extra-method whose row the table already has")
+
+
+def weights_row(label: str, path: str, table: Table) -> Row:
+    """The row `run --extra-weights LABEL=FILE` adds: every task of the table fine-tuned from FILE."""
+    return Row((label, *("",) * (len(table.rows[0].label) - 1)), (), weights=path)
+
+
+def with_extra_weights(base: Table, weights: tuple[tuple[str, str], ...]) -> Table:
+    """The table with one extra row per (label, checkpoint file), after its other rows."""
+    rows = [weights_row(label, path, base) for label, path in weights]
+    return _with_rows(base, rows, "give each --extra-weights row a label of its own, none of the table's")
+
+
+def _with_rows(base: Table, rows: list[Row], fix: str) -> Table:
+    taken = {row.label[0] for row in base.rows}
+    added = [row.label[0] for row in rows]
+    clash = sorted({label for label in added if label in taken or added.count(label) > 1})
     if clash:
-        raise SuiteError(f"Table {base.number} already has the rows {clash}", fix="leave --extra-method out")
+        raise SuiteError(
+            f"Table {base.number} would have two rows named {', '.join(map(repr, clash))}",
+            fix=fix,
+        )
     return Table(base.number, base.caption, (*base.rows, *rows), base.columns)

@@ -110,6 +110,62 @@ def densecl_raw(trunk):
     return {"meta": meta, "state_dict": state, "optimizer": {}}
 
 
+def timm_train(full):
+    """timm's train.py (utils/checkpoint_saver.py): arch, the model's state_dict with fc, args, its EMA."""
+    args = argparse.Namespace(model="resnet18", epochs=100, lr=0.5, model_ema=True)
+    return {
+        "epoch": 99,
+        "arch": "resnet18",
+        "state_dict": full,
+        "optimizer": {"state": {}, "param_groups": []},
+        "version": 2,
+        "args": args,
+        "state_dict_ema": noisy(full),
+        "metric": 71.2,
+    }
+
+
+def solo_learn(trunk, prefix="backbone."):
+    """vturrisi/solo-learn's Lightning checkpoint of a momentum method (BYOL): backbone, projector,
+    predictor, momentum_backbone, momentum_projector and the online linear classifier."""
+    head = {"projector.0.weight": torch.randn(64, 512), "projector.3.weight": torch.randn(32, 64)}
+    head |= {"predictor.0.weight": torch.randn(64, 32), "classifier.weight": torch.randn(10, 512)}
+    head |= {"classifier.bias": torch.randn(10)}
+    state = prefixed(prefix, trunk) | head | prefixed(f"momentum_{prefix}", noisy(trunk))
+    state |= {"momentum_projector.0.weight": torch.randn(64, 512)}
+    return {
+        "epoch": 399,
+        "global_step": 40000,
+        "pytorch-lightning_version": "2.0.2",
+        "state_dict": state,
+        "loops": {},
+        "callbacks": {},
+        "optimizer_states": [{"state": {}, "param_groups": []}],
+        "lr_schedulers": [{"last_epoch": 399}],
+    }
+
+
+def mmpretrain(trunk):
+    """MMPretrain / MMSelfSup (mmengine's runner): meta, and the whole model under state_dict: the mmcv
+    ResNet under backbone., the neck, the head, the momentum encoder and the data preprocessor."""
+    state = prefixed("backbone.", trunk)
+    state |= {"neck.mlp.0.weight": torch.randn(64, 512), "head.predictor.0.weight": torch.randn(32, 64)}
+    state |= prefixed("target_net.module.0.", noisy(trunk))
+    state |= {"data_preprocessor.mean": torch.randn(3, 1, 1), "data_preprocessor.std": torch.rand(3, 1, 1)}
+    meta = {"epoch": 200, "iter": 250200, "mmengine_version": "0.7.3", "experiment_name": "mocov2_r18"}
+    return {"meta": meta, "state_dict": state, "message_hub": {}, "optimizer": {}}
+
+
+def vissl(trunk):
+    """facebookresearch/vissl: classy_state_dict -> base_model -> model -> trunk (_feature_blocks.)
+    and heads, beside the loss, the optimizer and the phase."""
+    heads = {"0.projection_head.0.weight": torch.randn(64, 512), "0.prototypes0.weight": torch.randn(30, 64)}
+    model = {"trunk": prefixed("_feature_blocks.", trunk), "heads": heads}
+    base_model = {"model": model, "meta": {"trunk": {}, "heads": {}}}
+    classy = {"base_model": base_model, "optimizer": {}, "train_phase_idx": 99}
+    return {"phase_idx": 199, "iteration_num": 50000, "type": "checkpoint", "classy_state_dict": classy}
+
+
 def suite_checkpoint(trunk, version=1):
     return {
         "format": "suite-pretrain",
@@ -135,7 +191,19 @@ LAYOUTS = {
     "torchvision": FULL,
     "torchvision-trunk": TRUNK,
     "suite": suite_checkpoint(TRUNK),
+    "timm": timm_train(FULL),
+    "solo-learn": solo_learn(TRUNK),
+    "solo-learn-encoder": solo_learn(TRUNK, prefix="encoder."),
+    "mmpretrain": mmpretrain(TRUNK),
+    "mmpretrain-mmpose-export": {"state_dict": prefixed("backbone.", TRUNK), "meta": {"format": "moco"}},
+    "vissl": vissl(TRUNK),
 }
+WITH_CLASSIFIER = ("torchvision", "timm")
+
+
+def format_of(layout: str) -> str:
+    """The format a layout is in: its name up to a variant ("densecl-raw": densecl)."""
+    return max((name for name in FORMATS if layout == name or layout.startswith(name + "-")), key=len)
 
 
 def save(tmp_path: Path, checkpoint, name: str = "ckpt.pth.tar") -> Path:
@@ -147,17 +215,17 @@ def save(tmp_path: Path, checkpoint, name: str = "ckpt.pth.tar") -> Path:
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_each_layout_recovers_the_original_tensors(tmp_path, layout):
     state, report = import_backbone(save(tmp_path, LAYOUTS[layout]))
-    assert report.format == layout.split("-")[0]
+    assert report.format == format_of(layout)
     assert state.keys() == TRUNK.keys()
     assert all(torch.equal(state[key], TRUNK[key]) for key in TRUNK)
     assert report.arch == "resnet18"
-    assert report.matched == len(FULL if layout == "torchvision" else TRUNK)
-    assert report.missing == ([] if layout == "torchvision" else FC)
+    assert report.matched == len(FULL if layout in WITH_CLASSIFIER else TRUNK)
+    assert report.missing == ([] if layout in WITH_CLASSIFIER else FC)
     assert report.unexpected == [] and report.mismatched == [] and report.ok
 
 
 def test_every_format_is_covered():
-    assert {layout.split("-")[0] for layout in LAYOUTS} == set(FORMATS)
+    assert {format_of(layout) for layout in LAYOUTS} == set(FORMATS)
 
 
 def test_report_names_what_was_dropped_and_checksums_the_trunk(tmp_path):
@@ -294,3 +362,55 @@ def test_non_tensor_objects_need_trust(tmp_path):
     assert error.value.path == path
     state, report = import_backbone(path, trust=True)
     assert report.format == "moco" and torch.equal(state["conv1.weight"], TRUNK["conv1.weight"])
+
+
+def test_the_new_layouts_name_what_they_dropped(tmp_path):
+    _, solo = import_backbone(save(tmp_path, LAYOUTS["solo-learn"], "solo.ckpt"))
+    assert solo.dropped == {
+        "projector": 2,
+        "predictor": 1,
+        "classifier": 2,
+        "momentum_backbone": len(TRUNK),
+        "momentum_projector": 1,
+    }
+    _, mm = import_backbone(save(tmp_path, LAYOUTS["mmpretrain"], "mm.pth"))
+    assert mm.dropped == {"neck": 1, "head": 1, "target_net": len(TRUNK), "data_preprocessor": 2}
+    assert solo.checksum == mm.checksum
+
+
+def test_timm_resnet50_bare_weights_read_as_torchvision_and_its_train_checkpoint_as_timm(tmp_path):
+    """timm's ResNet-50 has torchvision's names (conv1, bn1, layer1..4 with downsample.0/1, fc): its
+    weights file is the torchvision layout; its train.py checkpoint is detected by "arch"."""
+    full = random_resnet("resnet50", seed=1)
+    bare, report = import_backbone(save(tmp_path, full, "resnet50_a1_in1k.pth"))
+    assert (report.format, report.arch, report.missing) == ("torchvision", "resnet50", [])
+    assert "classifier fc.weight, fc.bias left out of the returned trunk" in report.notes
+    trained, again = import_backbone(save(tmp_path, timm_train(full), "model_best.pth.tar"))
+    assert (again.format, again.arch) == ("timm", "resnet50") and again.checksum == report.checksum
+    assert trained.keys() == bare.keys() == trunk_of(full).keys()
+    assert all(torch.equal(trained[key], full[key]) for key in trained)
+
+
+def test_a_cifar_resnet_from_solo_learn_is_refused_with_its_load_report(tmp_path):
+    """solo-learn's CIFAR ResNets swap conv1 for a 3x3 convolution: not the trunk the tables fine-tune."""
+    cifar = dict(TRUNK, **{"conv1.weight": torch.randn(64, 3, 3, 3)})
+    with pytest.raises(CheckpointRefused, match=r"conv1\.weight \(64, 3, 3, 3\) vs \(64, 3, 7, 7\)") as error:
+        import_backbone(save(tmp_path, solo_learn(cifar), "cifar.ckpt"))
+    report = error.value.report
+    assert report.format == "solo-learn" and not report.ok
+    assert "LOAD REPORT" in str(error.value) and "REFUSED" in str(error.value)
+
+
+def test_solo_learn_without_its_lightning_key_reads_as_mmpretrain_unless_named():
+    checkpoint = {"state_dict": solo_learn(TRUNK)["state_dict"]}
+    assert import_checkpoint(checkpoint)[1].format == "mmpretrain"
+    state, report = import_checkpoint(checkpoint, expected_format="solo-learn")
+    assert report.format == "solo-learn" and torch.equal(state["conv1.weight"], TRUNK["conv1.weight"])
+
+
+def test_a_vissl_trunk_missing_a_block_is_refused_by_name(tmp_path):
+    checkpoint = vissl(TRUNK)
+    trunk = checkpoint["classy_state_dict"]["base_model"]["model"]["trunk"]
+    del trunk["_feature_blocks.layer4.1.conv2.weight"]
+    with pytest.raises(CheckpointRefused, match=r"backbone keys missing: layer4\.1\.conv2\.weight"):
+        import_backbone(save(tmp_path, checkpoint, "model_final_checkpoint_phase199.torch"))

@@ -118,7 +118,16 @@ def test_paper_profile_takes_the_configured_official_weights(tmp_path, monkeypat
 
 
 def test_every_kind_has_a_job_section_an_output_and_a_function():
-    assert list(KINDS) == ["synth", "crops", "h36m-crops", "weights", "pretrain", "finetune", "evaluate"]
+    assert list(KINDS) == [
+        "synth",
+        "crops",
+        "h36m-crops",
+        "weights",
+        "import",
+        "pretrain",
+        "finetune",
+        "evaluate",
+    ]
     for kind in KINDS.values():
         if kind.runs:
             assert kind.job in JOB_KINDS and kind.output

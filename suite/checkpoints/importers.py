@@ -1,7 +1,8 @@
 """Importers of official pre-training checkpoints to a plain torchvision ResNet state dict.
 
 One importer per format, in a small registry. Each says where its backbone sits in the file
-(a top-level key, then a key prefix), which method heads it drops, and how to recognise it.
+(a top-level key or a path of nested keys, then a key prefix), which method heads it drops, and how
+to recognise it.
 `import_backbone(path)` detects the format, renames the backbone to torchvision's names, loads it
 into a fresh torchvision ResNet of the depth its keys imply (strict=False) and returns the state
 dict with a LOAD REPORT. It refuses unless exactly fc.weight and fc.bias are missing (nothing for
@@ -20,12 +21,27 @@ first, so DDP-wrapped and unwrapped saves read alike, moco issue #84):
             The "Detectron Backbone" downloads are detectron2 pickles, not supported.
   moco      state_dict -> encoder_q.; drops fc.* (the v2 MLP fc.0/fc.2 or the v1 fc) (§2.4)
   pixpro    model -> encoder. (not encoder_q); opt is an argparse Namespace (§3.6)
+  timm      timm's train.py checkpoint (timm/utils/checkpoint_saver.py): {"epoch", "arch", "state_dict":
+            torchvision names with fc, "optimizer", "version", "args", "state_dict_ema"}; the trained
+            state_dict is read (not the EMA). Detected by "arch" beside a state_dict of bare names. A
+            timm ResNet's own weights file (`timm.create_model("resnet50").state_dict()`, the hub's
+            pytorch_model.bin) is a bare state dict under torchvision's names: the torchvision importer
+            reads it, as the same layout. The hub's model.safetensors is not a torch.load file.
   densecl   the extracted {state_dict: bare torchvision names, author} of
             tools/extract_backbone_weights.py, or the raw OpenSelfSup checkpoint whose state_dict
-            holds backbone. (used) and its alias encoder_q.0. (ignored) (§4.4). suite's mmpose
-            export has this layout too.
+            holds backbone. (used) and its alias encoder_q.0. (ignored) (§4.4). Detected by that alias
+            or by bare names; a state_dict of backbone. keys alone reads as mmpretrain, the same result.
+  solo-learn  a PyTorch Lightning checkpoint of solo-learn: {"epoch", "global_step",
+            "pytorch-lightning_version", "state_dict": backbone. (older releases: encoder.) + projector,
+            momentum_backbone, momentum_projector, classifier (the online linear probe)}. Detected by
+            the Lightning version key. Its CIFAR ResNets (3x3 conv1) are refused by shape.
+  mmpretrain  MMPretrain / MMSelfSup (OpenMMLab): {"meta", "state_dict": backbone. + neck., head.,
+            target_net. / momentum encoders, data_preprocessor.}; mmcv's ResNet has torchvision's names
+            (conv1, bn1, layer1.0.conv1, downsample.0/1). suite's mmpose export has this layout too.
+  vissl     VISSL: classy_state_dict -> base_model -> model -> trunk -> _feature_blocks. (its ResNe(X)t
+            trunk wraps torchvision's modules under those names); the heads sit beside the trunk
   torchvision  a bare state dict with torchvision names: supervised ImageNet weights with fc, or a
-            trunk without it (what `suite export --to torchvision` writes)
+            trunk without it (what `suite export --to torchvision` writes); timm's ResNet weights too
 
 Files are read with torch.load(weights_only=True), allowing argparse.Namespace (an attribute bag,
 PixPro's `opt`). Anything else that is not tensors or plain containers needs trust=True.
@@ -119,16 +135,18 @@ class Importer:
 
     name: str
     source: str  # the layout in words, shown in errors
-    containers: tuple[str | None, ...]  # top-level key holding the state dict; None: the file is one
+    # where the state dict is: a top-level key, a path of nested keys (VISSL), or None: the file is one
+    containers: tuple[str | tuple[str, ...] | None, ...]
     prefixes: tuple[str, ...]  # backbone key prefixes (after `module.` is stripped); the first present
     markers: tuple[str, ...]  # key prefixes (after the container, `module.` stripped) that identify it
     heads: tuple[str, ...] = ()  # method heads under the backbone prefix, dropped
     keeps_fc: bool = False  # the backbone may carry torchvision's classifier (supervised weights)
+    requires: tuple[str, ...] = ()  # top-level keys the file holds besides its container, to match
 
     def raw(self, checkpoint: Mapping[str, Any]) -> Mapping[str, Tensor] | None:
         """The state dict as stored in the file, or None where this layout's container is absent."""
         for container in self.containers:
-            value = checkpoint if container is None else checkpoint.get(container)
+            value = _at(checkpoint, container)
             if _is_state_dict(value):
                 return value
         return None
@@ -138,6 +156,8 @@ class Importer:
         return None if raw is None else _strip_module(raw)
 
     def matches(self, checkpoint: Mapping[str, Any]) -> bool:
+        if not all(key in checkpoint for key in self.requires):
+            return False
         state = self.state(checkpoint)
         return state is not None and any(key.startswith(self.markers) for key in state)
 
@@ -187,6 +207,15 @@ class SuitePretrain(Importer):
         return checkpoint.get("backbone") if _is_state_dict(checkpoint.get("backbone")) else None
 
 
+def _at(checkpoint: Mapping[str, Any], container: str | tuple[str, ...] | None) -> Any:
+    """The value a container names: the file itself, one top-level key, or a path of nested keys."""
+    path = () if container is None else (container,) if isinstance(container, str) else container
+    value: Any = checkpoint
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
+
+
 def _is_state_dict(value: Any) -> bool:
     return isinstance(value, Mapping) and bool(value) and all(isinstance(v, Tensor) for v in value.values())
 
@@ -200,7 +229,9 @@ def _strip_module(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
 
 
 # Detection tries these in order and takes the first that matches: the specific MoCo descendants
-# (LiftedCL, ReSim) before MoCo itself, the bare layouts last.
+# (LiftedCL, ReSim) before MoCo itself; timm's (its "arch") before DenseCL's extracted bare names;
+# DenseCL's raw file (its encoder_q.0 alias) and solo-learn's (its Lightning key) before the plain
+# backbone. prefix of OpenMMLab; the bare layouts last.
 IMPORTERS: tuple[Importer, ...] = (
     SuitePretrain(
         "suite", 'suite pre-training: {"format": "suite-pretrain", "backbone": ...}', (), ("",), ()
@@ -238,11 +269,45 @@ IMPORTERS: tuple[Importer, ...] = (
         heads=("fc.", "fc1.", "fc2."),  # contrast/resnet.py's optional heads
     ),
     Importer(
+        "timm",
+        'timm (huggingface/pytorch-image-models) train.py: {"arch", "state_dict": torchvision names + fc}',
+        ("state_dict",),
+        ("",),
+        ("conv1.",),
+        keeps_fc=True,
+        requires=("arch",),
+    ),
+    Importer(
         "densecl",
-        "DenseCL (WXinlong/DenseCL): state_dict -> backbone. (raw) or bare torchvision names (extracted)",
+        "DenseCL (WXinlong/DenseCL): state_dict -> backbone. + encoder_q.0. (raw) or bare torchvision names "
+        "(extracted)",
         ("state_dict",),
         ("backbone.", "encoder_q.0.", ""),
-        ("backbone.conv1.", "encoder_q.0.conv1.", "conv1."),
+        ("encoder_q.0.conv1.", "conv1."),
+    ),
+    Importer(
+        "solo-learn",
+        "solo-learn (vturrisi/solo-learn), a Lightning checkpoint: state_dict -> backbone. (or encoder.) "
+        "+ projector, momentum_backbone, classifier",
+        ("state_dict",),
+        ("backbone.", "encoder."),
+        ("backbone.conv1.", "encoder.conv1."),
+        requires=("pytorch-lightning_version",),
+    ),
+    Importer(
+        "mmpretrain",
+        "MMPretrain / MMSelfSup (open-mmlab): state_dict -> backbone. (mmcv ResNet) + neck., head.",
+        ("state_dict",),
+        ("backbone.",),
+        ("backbone.conv1.",),
+    ),
+    Importer(
+        "vissl",
+        "VISSL (facebookresearch/vissl): classy_state_dict -> base_model -> model -> trunk -> "
+        "_feature_blocks.",
+        (("classy_state_dict", "base_model", "model", "trunk"),),
+        ("_feature_blocks.",),
+        ("_feature_blocks.conv1.",),
     ),
     Importer(
         "torchvision",

@@ -1,6 +1,7 @@
 """`python -m suite plan | run | status | report`: a paper table's runs, run end to end, followed and
 reported. `--table all` takes every table as one DAG, each run once, and adds results/README.md, the
-index. Building the plan reads the torch-free catalogues; only `run`'s jobs import torch."""
+index. Building the plan reads the torch-free catalogues; only `run`'s jobs import torch, and `run`
+itself to check the --extra-weights files through the importers before it launches anything."""
 
 from __future__ import annotations
 
@@ -56,6 +57,13 @@ def _tables(text: str) -> tuple[int, ...]:
     raise argparse.ArgumentTypeError(f"expected one of {', '.join(map(str, TABLES))} or all, got {text!r}")
 
 
+def _label_file(text: str) -> tuple[str, str]:
+    label, equals, path = text.partition("=")
+    if not (equals and label.strip() and path):
+        raise argparse.ArgumentTypeError(f"expected LABEL=FILE, got {text!r}")
+    return label.strip(), str(Path(path).expanduser())
+
+
 def _table_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
     parser.add_argument(
         "--table", type=_tables, required=required, help="the paper's table, 1-9, or all of them: all"
@@ -74,20 +82,33 @@ def _table_arguments(parser: argparse.ArgumentParser, required: bool = True) -> 
         metavar="NAME",
         help="add a row for a registered method (on COCO crops from MoCo-v2's IN weights, as LiftedCL)",
     )
+    parser.add_argument(
+        "--extra-weights",
+        action="append",
+        default=[],
+        type=_label_file,
+        metavar="LABEL=FILE",
+        help="add a row LABEL fine-tuned from the checkpoint FILE (any format `export` reads; keyed by "
+        "its SHA-256, so FILE must stay readable for status and report)",
+    )
 
 
 def _table_plans(args: argparse.Namespace) -> list:
-    """The plan of each --table at --profile in --workdir, with the extra methods' rows."""
+    """The plan of each --table at --profile in --workdir, with the rows of --extra-method and
+    --extra-weights."""
     from suite.orchestration.plan import make_plan
     from suite.orchestration.store import workdir
     from suite.profiles import run_profile
-    from suite.tables import table, with_extra_methods
+    from suite.tables import table, with_extra_methods, with_extra_weights
 
     profile, root, seeds = run_profile(args.profile), workdir(args.workdir), tuple(args.seeds)
-    return [
-        make_plan(with_extra_methods(table(number), tuple(args.extra_method)), profile, root, seeds)
+    tables = [
+        with_extra_weights(
+            with_extra_methods(table(number), tuple(args.extra_method)), tuple(args.extra_weights)
+        )
         for number in args.table
     ]
+    return [make_plan(spec, profile, root, seeds) for spec in tables]
 
 
 def _one_plan(plans: list):
@@ -113,6 +134,7 @@ def _run(args: argparse.Namespace) -> int:
 
     plans = _table_plans(args)
     plan = _one_plan(plans)
+    _check_extra_weights(args)
     executor = args.executor or default_executor()
     cluster = read_cluster(args.cluster) if executor == "slurm" else None
     print(plan_table(plan, plan_states(plan)))
@@ -129,6 +151,20 @@ def _run(args: argparse.Namespace) -> int:
     if not complete:
         print(f"not every run finished: `python -m suite status --table {tables}` says why")
     return 0 if complete else 1
+
+
+def _check_extra_weights(args: argparse.Namespace) -> None:
+    """Each --extra-weights file through the importers, its load report printed, before anything runs:
+    a file that does not load into the profile's trunk stops `run` here (SuiteError, exit 2)."""
+    if not args.extra_weights:
+        return
+    from suite.checkpoints.extra_weights import import_for
+    from suite.profiles import finetune_profile
+
+    arch = finetune_profile(args.profile).arch
+    for label, path in args.extra_weights:
+        _, report = import_for(path, arch)
+        print(f"--extra-weights {label}:\n{report}")
 
 
 def _status(args: argparse.Namespace) -> int:

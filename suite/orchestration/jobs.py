@@ -13,9 +13,10 @@ import io
 from pathlib import Path
 from typing import Any
 
+from suite.errors import SuiteError
 from suite.io import atomic_write_bytes
 from suite.orchestration.kinds import KINDS
-from suite.orchestration.plan import Run
+from suite.orchestration.plan import Run, file_sha256
 from suite.tables import SUPERVISED
 
 
@@ -57,6 +58,31 @@ def run_h36m_crops(run: Run, folder: Path) -> dict[str, Any]:
         subjects=tuple(spec["subjects"]),
     )
     return {"index": str(index)}
+
+
+LOAD_REPORT = "load_report.txt"
+
+
+def run_import(run: Run, folder: Path) -> dict[str, Any]:
+    """An --extra-weights row's checkpoint: the importers' trunk to backbone.pt (torchvision names, as a
+    pre-training leaves its backbone), its load report to load_report.txt and to the record."""
+    import torch
+
+    from suite.checkpoints.extra_weights import import_for
+
+    path = Path(run.inputs["path"])
+    if file_sha256(path) != run.spec["sha256"]:
+        raise SuiteError(
+            "the file changed after the plan keyed this run by its SHA-256",
+            path,
+            fix="run the command again: the new content is a new run",
+        )
+    trunk, report = import_for(path, run.spec["arch"])
+    (folder / LOAD_REPORT).write_text(f"{report}\n")
+    buffer = io.BytesIO()
+    torch.save({key: value.detach().clone() for key, value in trunk.items()}, buffer)  # no shared storage
+    atomic_write_bytes(_output(run, folder), buffer.getvalue())
+    return {"format": report.format, "load_report": str(report)}
 
 
 def run_pretrain(run: Run, folder: Path) -> dict[str, Any]:

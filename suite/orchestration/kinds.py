@@ -4,6 +4,8 @@
     crops       the COCO human crops of appendix A (`data crops --coco`), the "CC" pre-training source
     h36m-crops  Human3.6M's training subjects as person crops (`data crops --h36m`), Table 7's "H36M"
     weights     an official checkpoint the user supplies (paper profile, "IN" stages); nothing to run
+    import      a checkpoint file as a row of its own (`run --extra-weights LABEL=FILE`): the importers'
+                trunk, with their load report, as the backbone its fine-tunings read
     pretrain    one stage of a row's recipe (`pretrain`), from the previous stage's backbone
     finetune    a task's training on a row's backbone (random initialisation for "Random init.")
     evaluate    the task's official test protocol on the fine-tuned model: the table's numbers
@@ -98,6 +100,7 @@ KINDS: dict[str, Kind] = {
         Kind("crops", "crops", "prepare", f"{_JOBS}:run_crops", _prepare_hours),
         Kind("h36m-crops", "crops", "prepare", f"{_JOBS}:run_h36m_crops", _prepare_hours),
         Kind("weights", None, None, None, _free),
+        Kind("import", "backbone.pt", "prepare", f"{_JOBS}:run_import", _free),
         Kind("pretrain", "backbone.pt", "pretrain", f"{_JOBS}:run_pretrain", _pretrain_hours),
         Kind("finetune", "model.pt", "finetune", f"{_JOBS}:run_finetune", _finetune_hours),
         Kind("evaluate", "metrics.json", "evaluate", f"{_JOBS}:run_evaluate", _evaluate_hours),

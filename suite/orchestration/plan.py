@@ -2,13 +2,15 @@
 
     plan = make_plan(table(4), run_profile("demo"), workdir)
 
-The kinds of run (synth, crops, h36m-crops, weights, pretrain, finetune, evaluate) are in kinds.py.
+The kinds of run (synth, crops, h36m-crops, weights, import, pretrain, finetune, evaluate) are in
+kinds.py.
 
 A run's key is the SHA-256 of its kind and spec: the method or task with its resolved settings
 (paper defaults, profile overrides, the row's changes), the profile's scale, the seed, and the keys
 of the runs it reads. Rows and tables that need the same run share it: Table 4's "MoCo-v2 IN" stage
 is one run for five rows. Paths (dataset roots, where the work directory is) are not part of a key;
-they are the run's inputs.
+they are the run's inputs. A file the user supplies (official weights, an --extra-weights row's
+checkpoint) is keyed by its SHA-256.
 """
 
 from __future__ import annotations
@@ -216,6 +218,8 @@ class _Data:
 
 def _stages(plan: Plan, data: _Data, row: Row) -> Run | None:
     """The runs of a row's pre-training stages; the last one's backbone (None: random init.)."""
+    if row.weights is not None:
+        return plan.add(_imported(plan, Path(row.weights), row.label[0]))
     previous: Run | None = None
     names = []
     for stage in row.stages:
@@ -237,7 +241,17 @@ def _official(stage: Stage, label: str) -> Run:
             f"needs the official weights '{name}', which {where}: set {name} = \"/path\" under [weights] "
             f"in suite.toml (or {weights_variable(name)})"
         )
-    return make_run("weights", label, {"name": name, "sha256": _sha256(path)}, {"path": path})
+    return make_run("weights", label, {"name": name, "sha256": file_sha256(path)}, {"path": path})
+
+
+def _imported(plan: Plan, path: Path, label: str) -> Run:
+    """An --extra-weights row's checkpoint, imported into the backbone its fine-tunings read. Keyed by
+    the file's content and the trunk the profile fine-tunes (the import refuses another), not its path."""
+    if not path.is_file():
+        what = "is a directory, not a checkpoint file" if path.is_dir() else "checkpoint file not found"
+        raise SuiteError(what, path, fix=f"check the FILE of --extra-weights {label}=FILE")
+    spec = {"sha256": file_sha256(path), "arch": finetune_profile(plan.profile.name).arch}
+    return make_run("import", f"import {label} ({path.name})", spec, {"path": path.resolve()})
 
 
 def _pretrain(plan: Plan, data: _Data, stage: Stage, init: Run | None, label: str) -> Run:
@@ -331,8 +345,8 @@ def _task_settings(task: str, profile: RunProfile, changes: dict) -> dict:
     return {"config": dataclasses.asdict(config), "arch": finetune_profile(profile.name).arch}
 
 
-def _sha256(path: Path) -> str:
-    """The file's SHA-256: a run on official weights is keyed by their content, not their path."""
+def file_sha256(path: Path) -> str:
+    """The file's SHA-256: a run on a user's file is keyed by its content, not its path."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
