@@ -49,11 +49,12 @@ def config_path() -> Path | None:
 
 
 def read_config(path: Path | None) -> dict:
+    """The config file's sections, each of the type it must have; SuiteError naming the file and key."""
     if path is None:
         return {}
     try:
         config = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         fix = "fix the syntax; see README 'Datasets'"
         raise SuiteError(f"not valid TOML ({error})", path, fix) from error
     unknown_sections = sorted(set(config) - set(SECTIONS))
@@ -61,15 +62,42 @@ def read_config(path: Path | None) -> dict:
         raise SuiteError(
             f"unknown entries {unknown_sections}", path, f"use only {', '.join(SECTIONS)}; see README"
         )
-    datasets = config.get("datasets", {})
+    datasets = _paths(config, "datasets", path, 'coco = "/datasets/coco"')
     unknown = sorted(set(datasets) - set(DATASETS))
-    if not isinstance(datasets, dict) or unknown:
+    if unknown:
         raise SuiteError(
             f"unknown dataset keys in [datasets]: {unknown}",
             path,
             f"use only these keys: {', '.join(DATASETS)}",
         )
+    _paths(config, "weights", path, 'moco-v2-in = "/ckpt/moco_v2_200ep_pretrain.pth.tar"')
+    plugins = config.get("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(name, str) and name for name in plugins):
+        raise SuiteError(
+            f"plugins is {plugins!r}, expected a list of module names",
+            path,
+            'write plugins = ["my_lab.methods"]',
+        )
     return config
+
+
+def _paths(config: dict, section: str, path: Path, example: str) -> dict[str, str]:
+    """A section of name = "path" entries, each path a non-empty string."""
+    table = config.get(section, {})
+    if not isinstance(table, dict):
+        raise SuiteError(
+            f"{section} is {table!r}, expected a [{section}] table",
+            path,
+            f"write [{section}] and under it {example}",
+        )
+    for name, value in table.items():
+        if not isinstance(value, str) or not value.strip():
+            raise SuiteError(
+                f"[{section}].{name} is {value!r}, expected a path in quotes",
+                path,
+                f'write {name} = "/path/to/it" under [{section}], as in {example}',
+            )
+    return table
 
 
 def _resolve(value: str, path: Path | None) -> Path:
@@ -82,8 +110,6 @@ def official_weights() -> dict[str, Path]:
     """The configured official checkpoints by name ("moco-v2-in", ...), environment overrides applied."""
     path = config_path()
     weights = read_config(path).get("weights", {})
-    if not isinstance(weights, dict):
-        raise SuiteError("[weights] must be a table of name = path", path)
     chosen = {name: _resolve(str(value), path) for name, value in weights.items()}
     for variable, value in os.environ.items():
         if variable.startswith("SUITE_WEIGHTS_") and value:
@@ -100,8 +126,6 @@ def load_plugins() -> tuple[str, ...]:
     tasks); returns their names."""
     path = config_path()
     listed = read_config(path).get("plugins", [])
-    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
-        raise SuiteError("`plugins` must be a list of module names", path)
     names = [*listed, *filter(None, os.environ.get(PLUGINS_ENV, "").split(","))]
     for name in names:
         try:

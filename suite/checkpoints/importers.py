@@ -328,12 +328,13 @@ def read_checkpoint(path: str | Path, *, trust: bool = False) -> dict[str, Any]:
     if not path.is_file():
         what = "is a directory, not a checkpoint file" if path.is_dir() else "checkpoint file not found"
         raise SuiteError(what, path, fix="check the path")
+    _require_torch_file(path)
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
             checkpoint = torch.load(path, map_location="cpu", weights_only=not trust)
     except Exception as error:
-        if not trust and "Weights only load failed" in str(error):
-            found = ", ".join(re.findall(r"GLOBAL ([\w.]+)", str(error))) or "unknown"
+        found = ", ".join(re.findall(r"GLOBAL ([\w.]+)", str(error)))
+        if not trust and "Weights only load failed" in str(error) and found:
             raise SuiteError(
                 f"the checkpoint holds Python objects that are not tensors ({found}); "
                 "refusing to unpickle it, which could run arbitrary code",
@@ -347,8 +348,55 @@ def read_checkpoint(path: str | Path, *, trust: bool = False) -> dict[str, Any]:
             fix="copy or download the file again and compare its size or checksum with the source",
         ) from error
     if not isinstance(checkpoint, Mapping):
-        raise SuiteError(f"the checkpoint is a {type(checkpoint).__name__}, not a dict", path)
+        raise SuiteError(
+            f"the checkpoint is a {type(checkpoint).__name__}, not a dict",
+            path,
+            fix="pass a file that holds a dict: a state dict, or a training checkpoint with one inside",
+        )
+    _require_finite(checkpoint, path)
     return dict(checkpoint)
+
+
+# What torch.save writes first: a zip archive (PyTorch >= 1.6), a pickle of protocol 2 or more (older
+# releases, _use_new_zipfile_serialization=False), or a tar archive (before 0.1.10).
+TORCH_FILE_STARTS = (b"PK\x03\x04", b"\x80")
+
+
+def _require_torch_file(path: Path) -> None:
+    """A SuiteError unless the file starts as torch.save writes one: empty, text or other files are not
+    checkpoints, whatever their name (and not a matter of --trust)."""
+    import tarfile
+
+    with path.open("rb") as handle:
+        start = handle.read(16)
+    if start.startswith(TORCH_FILE_STARTS) or tarfile.is_tarfile(path):
+        return
+    what = "is empty (0 bytes)" if not start else f"starts with {start[:8]!r}"
+    raise SuiteError(
+        f"{what}: not a PyTorch checkpoint (torch.save writes a zip archive or a pickle)",
+        path,
+        fix="pass the .pth / .pt / .pth.tar file torch.save wrote; if it was downloaded, download it again "
+        "(a failed download often saves an error page or nothing in its place)",
+    )
+
+
+def _require_finite(value: Any, path: Path, where: str = "") -> None:
+    """A SuiteError naming the first tensor, and its first index, that holds NaN or infinity."""
+    if isinstance(value, Tensor):
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            index = [int(i) for i in torch.nonzero(~torch.isfinite(value))[0]]
+            raise SuiteError(
+                f"{where or 'the tensor'} holds {value[tuple(index)].item()} at index {index}: the weights "
+                "are not finite numbers",
+                path,
+                fix="use a checkpoint saved before training diverged (an earlier epoch's)",
+            )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _require_finite(item, path, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list | tuple):
+        for n, item in enumerate(value):
+            _require_finite(item, path, f"{where}[{n}]")
 
 
 def detect(checkpoint: Mapping[str, Any], path: str | Path | None = None) -> Importer:

@@ -104,13 +104,21 @@ def _crops(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """The table on stdout; each invalid dataset as an error on stderr, and exit 2 if there is one."""
+    import sys
+
     from tabulate import tabulate
 
     from suite.config import dataset_roots
-    from suite.data.check import check_all
+    from suite.data.check import check_all, check_synth_root
 
+    if args.root is not None:
+        check_synth_root(args.root)
     rows = check_all(dataset_roots(args.root))
     table = [(row.dataset, row.status, row.root or "-", row.detail, row.fix) for row in rows]
     headers = ("dataset", "status", "root", "found / expected", "fix")
     print(tabulate(table, headers=headers, tablefmt="github"))
-    return 1 if any(row.status == "invalid" for row in rows) else 0
+    invalid = [row for row in rows if row.status == "invalid"]
+    for row in invalid:
+        print(f"error: {row.detail}\n  fix: {row.fix}", file=sys.stderr)
+    return 2 if invalid else 0

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.config import env_var
-from suite.data.layouts import DATASETS
-from suite.errors import DatasetError
+from suite.data.layouts import DATASETS, SYNTH_FOLDERS
+from suite.errors import DatasetError, SuiteError
 
 # What each dataset root must hold (layouts.py has the exact paths).
 EXPECTED = {
@@ -39,14 +39,30 @@ def check_dataset(name: str, root: Path | None) -> Row:
         fix = f"set [datasets].{name} in suite.toml or {env_var(name)}"
         return Row(name, "missing", None, f"not configured; expected {EXPECTED[name]}", fix)
     if not root.is_dir():
+        what = "is a file, not a folder" if root.exists() else "folder does not exist"
         fix = f"point [datasets].{name} / {env_var(name)} at the folder holding {EXPECTED[name]}"
-        return Row(name, "missing", root, "folder does not exist", fix)
+        return Row(name, "invalid", root, f"{root}: {what}", fix)
     check = importlib.import_module(MODULES[name]).check
     try:
         return Row(name, "valid", root, check(root), "")
     except DatasetError as error:
-        where = f"{error.path}: " if error.path else ""
-        return Row(name, "invalid", root, where + error.what, error.fix or f"expected {EXPECTED[name]}")
+        return Row(
+            name,
+            "invalid",
+            root,
+            f"{error.path or root}: {error.what}",
+            error.fix or f"expected {EXPECTED[name]}",
+        )
+
+
+def check_synth_root(root: Path) -> None:
+    """`data check --root DIR`: DIR must be a SynthHuman tree (a folder holding its dataset folders)."""
+    fix = "pass the folder `python -m suite data synth --out DIR` wrote"
+    if not root.is_dir():
+        raise SuiteError("is a file, not a folder" if root.exists() else "folder does not exist", root, fix)
+    if not any((root / folder).is_dir() for folder in SYNTH_FOLDERS.values()):
+        expected = ", ".join(f"{folder}/" for folder in SYNTH_FOLDERS.values())
+        raise SuiteError(f"is not a SynthHuman tree: it holds none of {expected}", root, fix)
 
 
 def check_all(roots: dict[str, Path | None]) -> list[Row]:

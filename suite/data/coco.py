@@ -28,7 +28,15 @@ from suite.data.layouts import (
     COCO_KEYPOINTS,
     COCO_SPLITS,
 )
-from suite.data.validate import describe, listing, read_json, require_array, require_keys, spread
+from suite.data.validate import (
+    describe,
+    listing,
+    read_json,
+    require_array,
+    require_keys,
+    require_number,
+    spread,
+)
 from suite.errors import DatasetError
 from suite.io import atomic_write_bytes
 
@@ -123,7 +131,7 @@ def _read_images(entries: object, path: Path, images_dir: Path | None) -> dict[i
     images: dict[int, CocoImage] = {}
     for n, entry in enumerate(entries):
         require_keys(entry, ("id", "file_name", "width", "height"), f"images[{n}]", path, KEYPOINTS_FIX)
-        image_id = int(entry["id"])
+        image_id = require_number(entry["id"], f"images[{n}] id", path, KEYPOINTS_FIX, int)
         if image_id in images:
             raise DatasetError(f"image id {image_id} appears twice in images", path, KEYPOINTS_FIX)
         file = None if images_dir is None else images_dir / entry["file_name"]
@@ -133,9 +141,11 @@ def _read_images(entries: object, path: Path, images_dir: Path | None) -> dict[i
                 file,
                 "extract the split's images next to its annotations (or fix the images folder)",
             )
-        images[image_id] = CocoImage(
-            image_id, str(entry["file_name"]), int(entry["width"]), int(entry["height"]), file
+        width, height = (
+            require_number(entry[key], f"image {image_id} {key}", path, KEYPOINTS_FIX, int)
+            for key in ("width", "height")
         )
+        images[image_id] = CocoImage(image_id, str(entry["file_name"]), width, height, file)
     return images
 
 
@@ -144,10 +154,9 @@ def _read_person(
 ) -> Person:
     require_keys(ann, ("id", "image_id", "keypoints"), "an annotation", path, KEYPOINTS_FIX)
     what = f"annotation {ann['id']}"
-    if ann["image_id"] not in images:
-        raise DatasetError(
-            f"{what} refers to image {ann['image_id']}, which is not in images", path, KEYPOINTS_FIX
-        )
+    image_id = require_number(ann["image_id"], f"{what} image_id", path, KEYPOINTS_FIX, int)
+    if image_id not in images:
+        raise DatasetError(f"{what} refers to image {image_id}, which is not in images", path, KEYPOINTS_FIX)
     if ann.get("category_id", category_id) != category_id:
         raise DatasetError(
             f"{what} has category {ann['category_id']}, not the keypoint category {category_id}",
@@ -162,13 +171,16 @@ def _read_person(
     if "bbox" in ann:
         bbox = tuple(require_array(ann["bbox"], (4,), f"{what} bbox", path, KEYPOINTS_FIX).tolist())
     labelled = int(np.count_nonzero(keypoints[:, 2] > 0))
+    area = None if "area" not in ann else require_number(ann["area"], f"{what} area", path, KEYPOINTS_FIX)
     return Person(
-        id=int(ann["id"]),
-        image_id=int(ann["image_id"]),
+        id=require_number(ann["id"], f"{what} id", path, KEYPOINTS_FIX, int),
+        image_id=image_id,
         bbox=bbox,
-        area=None if "area" not in ann else float(ann["area"]),
+        area=area,
         iscrowd=bool(ann.get("iscrowd", 0)),
-        num_keypoints=int(ann.get("num_keypoints", labelled)),
+        num_keypoints=require_number(
+            ann.get("num_keypoints", labelled), f"{what} num_keypoints", path, KEYPOINTS_FIX, int
+        ),
         keypoints=keypoints,
         keypoints_3d=keypoints_3d,
     )
@@ -214,11 +226,12 @@ def read_detections(path: str | Path) -> list[Detection]:
         what = f"detection {n}"
         require_keys(entry, ("image_id", "category_id", "bbox", "score"), what, path, DETECTIONS_FIX)
         bbox = require_array(entry["bbox"], (4,), f"{what} bbox", path, DETECTIONS_FIX)
-        detections.append(
-            Detection(
-                int(entry["image_id"]), int(entry["category_id"]), tuple(bbox.tolist()), float(entry["score"])
-            )
+        image_id, category_id = (
+            require_number(entry[key], f"{what} {key}", path, DETECTIONS_FIX, int)
+            for key in ("image_id", "category_id")
         )
+        score = require_number(entry["score"], f"{what} score", path, DETECTIONS_FIX)
+        detections.append(Detection(image_id, category_id, tuple(bbox.tolist()), score))
     return detections
 
 

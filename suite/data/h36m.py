@@ -26,7 +26,7 @@ from suite.data.layouts import (
 )
 from suite.data.safe_pickle import load_npy, load_npz, load_pickle
 from suite.data.skeleton import NUM_JOINTS, ROOT
-from suite.data.validate import read_json, require_array, require_keys, verify_images
+from suite.data.validate import read_json, require_array, require_keys, require_number, verify_images
 from suite.errors import DatasetError
 
 FIX_RLE = (
@@ -112,6 +112,9 @@ def read_rle(root: str | Path, split: str) -> RleSet:
     data = read_json(path, FIX_RLE)
     require_keys(data, ("images", "annotations"), "the annotation file", path, FIX_RLE)
     images, annotations = data["images"], data["annotations"]
+    for key, value in (("images", images), ("annotations", annotations)):
+        if not isinstance(value, list):
+            raise DatasetError(f"{key} is a {type(value).__name__}, expected a list", path, FIX_RLE)
     if len(images) != len(annotations):
         raise DatasetError(
             f"{len(images)} images but {len(annotations)} annotations; RLE pairs them one to one",
@@ -146,9 +149,9 @@ def read_rle(root: str | Path, split: str) -> RleSet:
         samples.append(
             RleSample(
                 image=root / H36M_IMAGES / image["file_name"],
-                image_id=int(image["id"]),
-                width=int(image["width"]),
-                height=int(image["height"]),
+                image_id=require_number(image["id"], f"{what} id", path, FIX_RLE, int),
+                width=require_number(image["width"], f"{what} width", path, FIX_RLE, int),
+                height=require_number(image["height"], f"{what} height", path, FIX_RLE, int),
                 box=require_array(annotation["bbox"], (4,), f"{what} bbox", path, FIX_RLE),
                 joints_world=joints_world,
                 joints_cam=joints_cam,
@@ -234,18 +237,21 @@ def _multiview_sample(entry: Any, index: int, root: Path, path: Path) -> Multivi
     def array(key: str, shape: tuple[int, ...], source: Mapping = entry) -> np.ndarray:
         return require_array(source[key], shape, f"{what} {key}", path, FIX_MULTIVIEW)
 
+    def integer(key: str) -> int:
+        return require_number(entry[key], f"{what} {key}", path, FIX_MULTIVIEW, int)
+
     return MultiviewSample(
         image=root / H36M_IMAGES / str(entry["image"]),
         joints_2d=array("joints_2d", (NUM_JOINTS, 2)),
         joints_3d=array("joints_3d", (NUM_JOINTS, 3)),
         joints_3d_camera=array("joints_3d_camera", (NUM_JOINTS, 3)),
         joints_vis=array("joints_vis", (NUM_JOINTS, 3)),
-        video_id=int(entry["video_id"]),
-        image_id=int(entry["image_id"]),
-        subject=int(entry["subject"]),
-        action=int(entry["action"]),
-        subaction=int(entry["subaction"]),
-        camera_id=int(entry["camera_id"]),
+        video_id=integer("video_id"),
+        image_id=integer("image_id"),
+        subject=integer("subject"),
+        action=integer("action"),
+        subaction=integer("subaction"),
+        camera_id=integer("camera_id"),
         source=str(entry["source"]),
         camera=Camera(
             R=array("R", (3, 3), camera),

@@ -16,7 +16,15 @@ import scipy.io
 from suite.data.images import read_image
 from suite.data.layouts import MPII_ANNOTATIONS, MPII_GT_VALID, MPII_IMAGES, MPII_SPLITS
 from suite.data.skeleton import MPII_JOINTS
-from suite.data.validate import describe, listing, read_json, require_array, require_keys, spread
+from suite.data.validate import (
+    describe,
+    listing,
+    read_json,
+    require_array,
+    require_finite,
+    require_keys,
+    spread,
+)
 from suite.errors import DatasetError
 
 NUM_JOINTS = len(MPII_JOINTS)
@@ -134,7 +142,11 @@ def read_ground_truth(path: str | Path) -> GroundTruth:
     require_keys(mat, keys, "the MATLAB file", path, GT_FIX)
     jnt_missing = require_array(mat["jnt_missing"], (NUM_JOINTS, None), "jnt_missing", path, GT_FIX)
     n = jnt_missing.shape[1]
-    pos_gt_src = require_array(mat["pos_gt_src"], (NUM_JOINTS, 2, n), "pos_gt_src", path, GT_FIX)
+    pos_gt_src = require_array(
+        mat["pos_gt_src"], (NUM_JOINTS, 2, n), "pos_gt_src", path, GT_FIX, finite=False
+    )
+    annotated = (jnt_missing == 0)[:, None, :]  # a missing joint's position is not read
+    require_finite(pos_gt_src, ~np.isfinite(pos_gt_src) & annotated, "pos_gt_src", path, GT_FIX)
     headboxes_src = require_array(mat["headboxes_src"], (2, 2, n), "headboxes_src", path, GT_FIX)
     return GroundTruth(_joint_names(mat["dataset_joints"], path), jnt_missing, pos_gt_src, headboxes_src)
 

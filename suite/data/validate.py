@@ -7,6 +7,7 @@ expected, and carrying the reader's fix.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,9 +54,19 @@ def require_keys(mapping: Any, keys: Iterable[str], what: str, path: Path, fix: 
 
 
 def require_array(
-    value: Any, shape: Sequence[int | None], what: str, path: Path, fix: str, dtype: Any = np.float64
+    value: Any,
+    shape: Sequence[int | None],
+    what: str,
+    path: Path,
+    fix: str,
+    dtype: Any = np.float64,
+    finite: bool = True,
 ) -> np.ndarray:
-    """`value` as an array of `shape` (None: any size), else a DatasetError saying what shape was found."""
+    """`value` as an array of `shape` (None: any size), else a DatasetError saying what shape was found;
+    numbers must not be text, and (`finite`) neither NaN nor infinite: the first such index is named."""
+    numeric = np.issubdtype(dtype, np.number)
+    if numeric and isinstance(value, np.ndarray) and value.dtype.kind in "US":
+        raise DatasetError(f"{what} holds text ({value.dtype}), expected numbers", path, fix)
     try:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as error:
@@ -65,7 +76,28 @@ def require_array(
     ):
         expected = str(tuple("*" if n is None else n for n in shape)).replace("'", "")
         raise DatasetError(f"{what} has shape {array.shape}, expected {expected}", path, fix)
+    if finite and numeric:
+        require_finite(array, ~np.isfinite(array), what, path, fix)
     return array
+
+
+def require_finite(array: np.ndarray, bad: np.ndarray, what: str, path: Path, fix: str) -> None:
+    """A DatasetError naming the first index where the mask `bad` is set, if any is."""
+    if bad.any():
+        index = [int(i) for i in np.argwhere(bad)[0]]
+        value = array[tuple(index)]
+        raise DatasetError(f"{what} holds {value} at index {index}, expected finite numbers", path, fix)
+
+
+def require_number(value: Any, what: str, path: Path, fix: str, kind: type = float) -> Any:
+    """`value` as a finite int or float (`kind`; a whole float is an int), else a DatasetError saying what
+    was found."""
+    number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    real = number and isinstance(value, float | np.floating)
+    if not number or (real and not (math.isfinite(value) and (kind is float or float(value).is_integer()))):
+        expected = "an integer" if kind is int else "a finite number"
+        raise DatasetError(f"{what} is {value!r}, expected {expected}", path, fix)
+    return kind(value)
 
 
 def listing(folder: Path, most: int = 8) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from suite.data.validate import require_array, require_keys, require_number
 from suite.errors import SuiteError
 
 # COCO's per-keypoint OKS sigmas (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles)
@@ -34,6 +35,7 @@ PERSON = 1  # COCO's person category id
 # COCOeval.stats[0..9] in order: AP@[.5:.95], AP@.5, AP@.75, AP medium, AP large, then the same for AR
 KEYS = ("ap", "ap50", "ap75", "ap_m", "ap_l", "ar", "ar50", "ar75", "ar_m", "ar_l")
 RESULT_KEYS = ("image_id", "category_id", "keypoints", "score")
+GT_ANNOTATION_KEYS = ("id", "image_id", "category_id", "keypoints", "bbox", "area", "num_keypoints")
 PRED_FIX = (
     'write a COCO keypoint result json: a list of {"image_id", "category_id": 1, '
     '"keypoints": [x, y, score] x 17 flattened, "score"}'
@@ -189,10 +191,32 @@ def read_ground_truth(path: str | Path) -> dict:
     ]
     if not categories:
         raise SuiteError("no category lists keypoints: not a keypoint annotation file", path, GT_FIX)
+    for key in ("images", "annotations"):
+        if not isinstance(data[key], list):
+            raise SuiteError(f"{key} is a {type(data[key]).__name__}, expected a list", path, GT_FIX)
     for n, image in enumerate(data["images"]):
         if not isinstance(image, dict) or "id" not in image:
             raise SuiteError(f"image {n} has no id", path, GT_FIX)
+        require_number(image["id"], f"image {n} id", path, GT_FIX, int)
+    image_ids = {image["id"] for image in data["images"]}
+    keypoints = 3 * len(categories[0]["keypoints"])
+    for n, annotation in enumerate(data["annotations"]):
+        _check_annotation(annotation, f"annotation {n}", image_ids, keypoints, path)
     return data
+
+
+def _check_annotation(annotation: Any, what: str, image_ids: set, keypoints: int, path: Path) -> None:
+    """What COCOeval reads of a ground-truth person: its image among the images, finite keypoints of the
+    category's length, box, area and keypoint count."""
+    require_keys(annotation, GT_ANNOTATION_KEYS, what, path, GT_FIX)
+    if require_number(annotation["image_id"], f"{what} image_id", path, GT_FIX, int) not in image_ids:
+        raise SuiteError(
+            f"{what} refers to image {annotation['image_id']!r}, which is not in images", path, GT_FIX
+        )
+    require_array(annotation["keypoints"], (keypoints,), f"{what} keypoints", path, GT_FIX)
+    require_array(annotation["bbox"], (4,), f"{what} bbox", path, GT_FIX)
+    require_number(annotation["area"], f"{what} area", path, GT_FIX)
+    require_number(annotation["num_keypoints"], f"{what} num_keypoints", path, GT_FIX, int)
 
 
 def read_results(path: str | Path, image_ids: set, num_keypoints: int = NUM_KEYPOINTS) -> list[dict]:
@@ -221,7 +245,7 @@ def read_results(path: str | Path, image_ids: set, num_keypoints: int = NUM_KEYP
             raise SuiteError(
                 f"entry {n} has keypoints or a score that are not finite numbers", path, PRED_FIX
             )
-        if result["image_id"] not in image_ids:
+        if not isinstance(result["image_id"], int | float) or result["image_id"] not in image_ids:
             raise SuiteError(
                 f"entry {n} has image_id {result['image_id']!r}, which is not in the ground truth",
                 path,

@@ -16,6 +16,7 @@ import numpy as np
 
 from suite.data.skeleton import JOINTS
 from suite.errors import SuiteError
+from suite.evaluate.arrays import finite_numbers, load_npy
 
 IMAGE_SIZE = 256  # the network input the multiview repo's head size is derived from
 HEAD_FRACTION = 0.5  # detected within half a head size
@@ -46,19 +47,11 @@ def jdr(pred: np.ndarray, gt: np.ndarray, threshold_px: float = THRESHOLD_PX) ->
 
 
 def read_points(path: str | Path) -> np.ndarray:
-    """(N, 17, 2) pixel coordinates from a .npy file, or an error naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise SuiteError("file not found", path, PRED_FIX)
-    try:
-        points = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise SuiteError(f"not a readable .npy array ({error})", path, PRED_FIX) from error
+    """(N, 17, 2) finite pixel coordinates from a .npy file, or an error naming the file."""
+    points = load_npy(path, PRED_FIX)
     if points.ndim != 3 or points.shape[1:] != (len(JOINTS), 2) or len(points) == 0:
         raise SuiteError(f"has shape {points.shape}, expected (N, {len(JOINTS)}, 2)", path, PRED_FIX)
-    if not np.issubdtype(points.dtype, np.number):
-        raise SuiteError(f"holds {points.dtype}, expected numbers", path, PRED_FIX)
-    return points
+    return finite_numbers(points, path, PRED_FIX)
 
 
 def evaluate_files(pred: str | Path, gt: str | Path, threshold_px: float = THRESHOLD_PX) -> dict[str, float]:

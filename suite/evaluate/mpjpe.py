@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from suite.errors import SuiteError
+from suite.evaluate.arrays import finite_numbers, load_npy
 
 
 def mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
@@ -46,6 +47,8 @@ def _checked(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     if pred.shape != gt.shape or pred.ndim != 3 or pred.shape[-1] != 3 or len(pred) == 0:
         raise ValueError(f"expected two (N, J, 3) arrays of the same shape, got {pred.shape} and {gt.shape}")
+    if not (np.isfinite(pred).all() and np.isfinite(gt).all()):
+        raise ValueError("the joints hold NaN or infinite values")
     return pred, gt
 
 
@@ -53,15 +56,12 @@ METRICS = {"mpjpe": mpjpe, "pa-mpjpe": pa_mpjpe}
 
 
 def read_joints(path: str | Path) -> np.ndarray:
-    """(N, J, 3) joints in millimetres from a .npy file, or an error naming the file."""
+    """(N, J, 3) finite joints in millimetres from a .npy file, or an error naming the file."""
     fix = "save an (N, J, 3) float array in millimetres with numpy.save"
-    try:
-        joints = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise SuiteError(f"not a readable .npy array ({error})", path, fix) from error
+    joints = load_npy(path, fix)
     if joints.ndim != 3 or joints.shape[-1] != 3 or len(joints) == 0:
         raise SuiteError(f"has shape {joints.shape}, expected (N, J, 3) joints", path, fix)
-    return joints
+    return finite_numbers(joints, path, fix)
 
 
 def evaluate_files(metric: str, pred: str | Path, gt: str | Path) -> dict[str, float]:

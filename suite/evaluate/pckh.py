@@ -26,6 +26,7 @@ import numpy as np
 from suite.data.mpii import GroundTruth, read_ground_truth
 from suite.data.skeleton import MPII_JOINTS
 from suite.errors import SuiteError
+from suite.evaluate.arrays import finite_numbers, load_npy
 
 NUM_JOINTS = len(MPII_JOINTS)
 THRESHOLD = 0.5
@@ -101,15 +102,12 @@ def read_predictions(path: str | Path) -> np.ndarray:
             raise SuiteError(f"has no 'preds' variable (found {found})", path, PRED_FIX)
         preds, offset = mat["preds"], 1.0
     else:
-        try:
-            preds, offset = np.load(path, allow_pickle=False), 0.0
-        except (OSError, ValueError) as error:
-            raise SuiteError(f"not a readable .npy array ({error})", path, PRED_FIX) from error
+        preds, offset = load_npy(path, PRED_FIX), 0.0
     if preds.ndim != 3 or preds.shape[1:] != (NUM_JOINTS, 2) or not np.issubdtype(preds.dtype, np.number):
         raise SuiteError(
             f"has {preds.dtype} of shape {preds.shape}, expected (N, {NUM_JOINTS}, 2)", path, PRED_FIX
         )
-    return preds.astype(np.float64) - offset
+    return finite_numbers(preds, path, PRED_FIX) - offset
 
 
 def evaluate_files(pred: str | Path, gt_valid_mat: str | Path) -> dict[str, float]:

@@ -19,6 +19,7 @@ layout, suite.data.smpl), the root the `smpl` dataset of suite.toml or SUITE_SMP
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import numpy as np
 from suite.data.layouts import SMPL_J_REGRESSOR_H36M, SMPL_MODEL
 from suite.data.smpl import SmplModel, read_j_regressor_h36m, read_model
 from suite.errors import SuiteError
+from suite.evaluate.arrays import finite_numbers, load_npy
 from suite.evaluate.mpjpe import mpjpe, pa_mpjpe
 
 PELVIS = 0  # Human3.6M joint 0
@@ -158,12 +160,18 @@ FIX_ROOT = "set smpl = DIR under [datasets] in suite.toml, or SUITE_SMPL_ROOT=DI
 
 
 def _load(path: Path, fix: str) -> np.ndarray | dict[str, np.ndarray]:
+    """An .npy array, or the arrays of an .npz by name; no pickles."""
+    if path.suffix == ".npy":
+        return load_npy(path, fix)
+    if not path.is_file():
+        raise SuiteError("is a folder, not an .npz file" if path.is_dir() else "file not found", path, fix)
     try:
-        if path.suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        with np.load(path, allow_pickle=False) as data:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            return loaded
+        with loaded as data:
             return {key: data[key] for key in data.files}
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
         raise SuiteError(f"not a readable .npz or .npy file ({error})", path, fix) from error
 
 
@@ -178,10 +186,10 @@ def _joints(data, path: Path, fix: str, body: BodyModels | None, truth: bool) ->
     if isinstance(data, np.ndarray):
         if data.ndim != 3 or data.shape[1:] != (len(H36M_TO_J14), 3) or not len(data):
             raise SuiteError(f"has shape {data.shape}, expected (N, 14, 3) LSP joints in mm", path, fix)
-        return data.astype(np.float64)
+        return finite_numbers(data, path, fix)
     assert body is not None
-    pose = _field(data, ("pose",), path, fix)
-    betas = _field(data, ("betas", "shape"), path, fix)
+    pose = finite_numbers(_field(data, ("pose",), path, fix), path, fix, "pose")
+    betas = finite_numbers(_field(data, ("betas", "shape"), path, fix), path, fix, "betas")
     if len(pose) != len(betas) or betas.ndim != 2 or betas.shape[1] < NUM_BETAS:
         raise SuiteError(f"pose {pose.shape} and betas {betas.shape} do not match", path, fix)
     try:
@@ -210,7 +218,9 @@ def evaluate_files(
             body_models = dataset_roots()["smpl"]
             if body_models is None:
                 raise SuiteError(
-                    "SMPL parameters need the SMPL body models, whose root is not configured", fix=FIX_ROOT
+                    "holds SMPL parameters, which need the SMPL body models, whose root is not configured",
+                    pred if isinstance(predicted, dict) else gt,
+                    FIX_ROOT,
                 )
         body = BodyModels(body_models)
     pred_joints = _joints(predicted, pred, FIX_PRED, body, truth=False)

@@ -20,6 +20,7 @@ submitit's job environment. `prepare` is data preparation
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -37,6 +38,7 @@ COUNTS = (  # integer settings, at least 0
     "max_num_timeout",
 )
 OPTIONAL = ("tasks_per_node",)  # may be null: the default
+NAMES = ("partition", "account", "qos", "constraint")  # SLURM names, or null: the cluster's default
 FIX = "see slurm/example.yaml and the README section 'Running on SLURM'"
 
 
@@ -120,10 +122,14 @@ def _settings(base: SlurmSettings, values: dict, section: str, path: Path) -> Sl
     if unknown:
         raise SuiteError(f"section {section!r} has unknown keys {unknown}", path, f"use {sorted(names)}")
     for key, value in values.items():
-        if (
-            key in COUNTS
-            and not (value is None and key in OPTIONAL)
-            and (not isinstance(value, int) or value < 0)
-        ):
+        if value is None and key in (*OPTIONAL, *NAMES):
+            continue
+        if key in COUNTS and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise SuiteError(f"{section}.{key} must be a non-negative integer, not {value!r}", path, FIX)
+        if key == "mem_gb" and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf
+        ):
+            raise SuiteError(f"{section}.{key} must be a positive number of GB, not {value!r}", path, FIX)
+        if key in NAMES and (not isinstance(value, str) or not value.strip()):
+            raise SuiteError(f"{section}.{key} must be a name or null, not {value!r}", path, FIX)
     return replace(base, **values)
