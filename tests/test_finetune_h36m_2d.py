@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 from finetune_resume import assert_resumes_bit_identically
+from samples_check import assert_samples_reproduce_the_metrics
 from test_topdown import Oracle
 
 from suite.data.h36m import read_multiview
@@ -199,6 +200,7 @@ def test_finetune_writes_a_model_and_every_metric(roots, tmp_path):
     assert set(JOINTS) | {f"baseline/{name}" for name in METRICS} <= set(metrics)
     assert all(0.0 <= value <= 100.0 for value in metrics.values())
     assert json.loads((tmp_path / "metrics.json").read_text()) == pytest.approx(metrics)
+    assert_samples_reproduce_the_metrics(tmp_path, (*METRICS, *JOINTS))
     with np.load(tmp_path / "predictions.npz") as predictions:
         assert predictions["joints"].shape == (8, 17, 2)  # the smoke profile's every test group
         assert predictions["union_joints"].shape == (8, 20, 2)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from finetune_resume import assert_resumes_bit_identically
+from samples_check import assert_samples_reproduce_the_metrics
 from torch import nn
 from torchvision.models import resnet18
 
@@ -283,6 +284,7 @@ def test_finetune_writes_a_model_the_label_maps_and_the_tables_metrics(roots, tm
     metrics = evaluate_task("lip-parsing", roots, "smoke", model, tmp_path, changes=SMALL)
     assert set(METRICS) | {f"baseline/{name}" for name in METRICS} <= set(metrics)
     assert json.loads((tmp_path / "metrics.json").read_text()) == pytest.approx(metrics)
+    assert_samples_reproduce_the_metrics(tmp_path, (*METRICS, "pixel_acc", "iou/Background"))
     from suite.evaluate.parsing import evaluate_files
 
     assert evaluate_files(tmp_path / "parsing", roots["lip"] / "val_segmentations") == pytest.approx(

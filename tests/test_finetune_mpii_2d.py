@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from finetune_resume import assert_resumes_bit_identically
+from samples_check import assert_samples_reproduce_the_metrics
 from test_topdown import Oracle
 
 from suite.data.mpii import read_annotations
@@ -102,5 +103,6 @@ def test_finetune_writes_a_model_and_the_tables_metrics(roots, tmp_path):
     metrics = evaluate_task("mpii-2d", roots, "smoke", model, tmp_path, changes=changes)
     assert set(METRICS) | {f"baseline/{name}" for name in METRICS} <= set(metrics)
     assert json.loads((tmp_path / "metrics.json").read_text()) == pytest.approx(metrics, nan_ok=True)
+    assert_samples_reproduce_the_metrics(tmp_path, (*METRICS, "total@0.11", "joint/l_ankle"))
     with np.load(tmp_path / "predictions.npz") as predictions:
         assert predictions["joints"].shape[1:] == (16, 2)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from finetune_resume import assert_resumes_bit_identically
+from samples_check import assert_samples_reproduce_the_metrics
 from scipy.spatial.transform import Rotation
 
 from suite.data.layouts import SMPL_MODEL
@@ -219,6 +220,7 @@ def test_finetune_writes_a_model_the_metrics_and_files_eval_reads(roots, tmp_pat
     names = ("reconstruction_error", "mpjpe")
     assert set(names) | {f"baseline/{name}" for name in names} <= set(metrics)
     assert json.loads((tmp_path / "metrics.json").read_text()) == pytest.approx(metrics)
+    assert_samples_reproduce_the_metrics(tmp_path, names)
     monkeypatch.setenv("SUITE_SMPL_ROOT", str(roots["smpl"]))
     again = evaluate_files(tmp_path / "predictions.npz", tmp_path / "3dpw_test.npz")
     assert again["reconstruction_error"] == pytest.approx(metrics["reconstruction_error"], abs=1e-9)

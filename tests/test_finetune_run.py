@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from samples_check import assert_samples_reproduce_the_metrics
 
 from suite.data.synth import generic, h36m, mpii
 from suite.errors import SuiteError
@@ -55,6 +56,7 @@ def test_h36m_3d_trains_and_evaluates_to_finite_metrics_written_atomically(synth
     metrics = finetune("h36m-3d", roots, "demo", tmp_path, init=None, max_steps=2, changes=H36M_CHANGES)
     assert set(metrics) >= {"mpjpe", "pa_mpjpe"} and all(np.isfinite(list(metrics.values())))
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    assert_samples_reproduce_the_metrics(tmp_path, ("mpjpe", "pa_mpjpe"))
     predictions = np.load(tmp_path / "predictions.npz")
     assert predictions["joints_cam"].shape == predictions["gt_joints_cam"].shape == (8, 17, 3)
     assert not list(tmp_path.glob(".*.tmp"))  # every file was renamed into place

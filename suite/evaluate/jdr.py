@@ -46,6 +46,20 @@ def jdr(pred: np.ndarray, gt: np.ndarray, threshold_px: float = THRESHOLD_PX) ->
     }
 
 
+def jdr_per_sample(
+    pred: np.ndarray, gt: np.ndarray, threshold_px: float = THRESHOLD_PX
+) -> dict[str, np.ndarray]:
+    """The keys of jdr, each as (N,) per-frame values whose mean is the key's JDR: 100 · detected for
+    a joint, 100 · the frame's detected fraction for total."""
+    pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
+    jdr(pred, gt, threshold_px)  # the same checks
+    detected = np.linalg.norm(pred - gt, axis=-1) <= threshold_px
+    return {
+        **{name: 100.0 * detected[:, k] for k, name in enumerate(JOINTS)},
+        "total": 100.0 * detected.mean(axis=1),
+    }
+
+
 def read_points(path: str | Path) -> np.ndarray:
     """(N, 17, 2) finite pixel coordinates from a .npy file, or an error naming the file."""
     points = load_npy(path, PRED_FIX)

@@ -43,6 +43,17 @@ def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
     return mpjpe(procrustes_align(pred, gt), gt)
 
 
+def mpjpe_per_sample(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """(N,) each pose's mean joint error: their mean is mpjpe (suite.evaluate.samples, kind mean)."""
+    pred, gt = _checked(pred, gt)
+    return np.linalg.norm(pred - gt, axis=-1).mean(axis=1)
+
+
+def pa_mpjpe_per_sample(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """(N,) each pose's error after its Procrustes alignment: their mean is pa_mpjpe."""
+    return mpjpe_per_sample(procrustes_align(pred, gt), gt)
+
+
 def _checked(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     if pred.shape != gt.shape or pred.ndim != 3 or pred.shape[-1] != 3 or len(pred) == 0:

@@ -47,22 +47,31 @@ PRED_FIX = (
 )
 
 
+def joint_hits(
+    pred: np.ndarray, gt: GroundTruth, threshold: float = THRESHOLD
+) -> tuple[np.ndarray, np.ndarray]:
+    """(correct (N, 16), annotated (N, 16)) booleans per person and joint of (N, 16, 2) 0-based
+    predictions: annotated (jnt_missing 0) and within threshold × headsize, inclusive."""
+    pred = np.asarray(pred, dtype=np.float64)
+    if pred.shape != (len(gt), NUM_JOINTS, 2):
+        raise ValueError(f"expected predictions of shape ({len(gt)}, {NUM_JOINTS}, 2), got {pred.shape}")
+    visible = np.asarray(gt.jnt_missing).T == 0  # (N, 16)
+    errors = np.linalg.norm(pred.transpose(1, 2, 0) + 1 - gt.pos_gt_src, axis=1).T  # 1-based, as gt_valid.mat
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = errors / gt.head_sizes()[:, None]
+    return (scaled <= threshold) & visible, visible
+
+
 def per_joint_pckh(
     pred: np.ndarray, gt: GroundTruth, threshold: float = THRESHOLD
 ) -> tuple[np.ndarray, np.ndarray]:
     """(PCKh per joint (16,) in %, annotated count per joint (16,)) of (N, 16, 2) 0-based predictions.
 
     A joint that no person has annotated has PCKh NaN (0 / 0, as HRNet's numpy division gives)."""
-    pred = np.asarray(pred, dtype=np.float64)
-    if pred.shape != (len(gt), NUM_JOINTS, 2):
-        raise ValueError(f"expected predictions of shape ({len(gt)}, {NUM_JOINTS}, 2), got {pred.shape}")
-    visible = 1 - np.asarray(gt.jnt_missing, dtype=np.float64)  # (16, N)
-    errors = np.linalg.norm(pred.transpose(1, 2, 0) + 1 - gt.pos_gt_src, axis=1)  # 1-based, as gt_valid.mat
+    correct, visible = joint_hits(pred, gt, threshold)
+    count = visible.sum(axis=0).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = errors / gt.head_sizes()[None, :]
-        correct = ((scaled <= threshold) * visible).sum(axis=1)
-        count = visible.sum(axis=1)
-        return 100.0 * correct / count, count
+        return 100.0 * correct.sum(axis=0) / count, count
 
 
 def pckh(pred: np.ndarray, gt: GroundTruth, threshold: float = THRESHOLD) -> dict[str, float]:
@@ -70,8 +79,18 @@ def pckh(pred: np.ndarray, gt: GroundTruth, threshold: float = THRESHOLD) -> dic
     gt_valid.mat in its order) against gt_valid.mat: head, shoulder, elbow, wrist, hip, knee, ankle,
     total, total@0.11 and joint/<name> (module docstring), in %. A joint no person has annotated is
     NaN and weighs 0 in the totals (HRNet's totals would be NaN then)."""
-    per_joint, count = per_joint_pckh(pred, gt, threshold)
-    quirk, _ = per_joint_pckh(pred, gt, QUIRK_THRESHOLD)
+    correct, visible = joint_hits(pred, gt, threshold)
+    quirk, _ = joint_hits(pred, gt, QUIRK_THRESHOLD)
+    return pckh_from_counts(correct.sum(axis=0), visible.sum(axis=0), quirk.sum(axis=0))
+
+
+def pckh_from_counts(correct: np.ndarray, count: np.ndarray, quirk_correct: np.ndarray) -> dict[str, float]:
+    """The numbers of `pckh` from per-joint (16,) counts of correct joints (at the threshold and at
+    0.11) and of annotated ones; weighted counts (a bootstrap resample's) work as well."""
+    correct, count = np.asarray(correct, np.float64), np.asarray(count, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_joint = 100.0 * correct / count
+        quirk = 100.0 * np.asarray(quirk_correct, np.float64) / count
     weights = count.copy()
     weights[list(MEAN_EXCLUDED)] = 0
     weights = weights / weights.sum()

@@ -59,7 +59,8 @@ from suite.data.h36m import MultiviewSample, read_multiview
 from suite.data.layouts import H36M_MULTIVIEW_ANNOTATIONS, H36M_TEST_SUBJECTS, MPII_ANNOTATIONS, MPII_IMAGES
 from suite.data.mpii import read_annotations
 from suite.errors import DatasetError
-from suite.evaluate.jdr import jdr
+from suite.evaluate.jdr import jdr, jdr_per_sample
+from suite.evaluate.samples import mean_samples
 from suite.finetune.h36m_2d_settings import METRICS, H36m2dConfig
 from suite.finetune.heatmap import joints_mse_loss
 from suite.finetune.heatmap_task import HeatmapTask
@@ -212,4 +213,5 @@ class Human36m2d(HeatmapTask):
             "action": np.array([sample.action for sample in test]),
             "camera_id": np.array([sample.camera_id for sample in test]),
         }
-        return Evaluation(metrics, predictions)
+        per_frame = jdr_per_sample(joints, truth, config.jdr_threshold)
+        return Evaluation(metrics, predictions, samples=mean_samples(predictions["image"], per_frame))

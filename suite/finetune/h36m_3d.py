@@ -46,7 +46,8 @@ from suite.data.layouts import H36M_RLE_ANNOTATIONS, H36M_TEST_SUBJECTS, MPII_AN
 from suite.data.mpii import read_annotations
 from suite.data.skeleton import FLIP_PAIRS, ROOT
 from suite.errors import DatasetError
-from suite.evaluate.mpjpe import mpjpe, pa_mpjpe
+from suite.evaluate.mpjpe import mpjpe, mpjpe_per_sample, pa_mpjpe, pa_mpjpe_per_sample
+from suite.evaluate.samples import mean_samples
 from suite.finetune.h36m_3d_settings import H36m3dConfig
 from suite.finetune.prior import LiftingHead, prior_loss
 from suite.finetune.rle import RegressFlow3D, rle_loss_3d
@@ -234,7 +235,11 @@ def evaluate_predictions(
         "image_id": np.array([sample.image_id for sample in samples]),
         "action": actions,
     }
-    return Evaluation(metrics, predictions)
+    per_frame = {
+        "mpjpe": mpjpe_per_sample(predicted, truth),
+        "pa_mpjpe": pa_mpjpe_per_sample(predicted, truth),
+    }
+    return Evaluation(metrics, predictions, samples=mean_samples(predictions["image_id"], per_frame))
 
 
 def mean_pose_baseline(training: tuple[RleSample, ...], truth: np.ndarray) -> dict[str, float]:

@@ -64,7 +64,8 @@ from suite.data.layouts import LIP_CLASSES, LIP_FLIP_PAIRS, LIP_IGNORE
 from suite.data.lip import LipSample, read_sample, read_split
 from suite.data.views import IMAGENET_MEAN, IMAGENET_STD
 from suite.errors import SuiteError
-from suite.evaluate.parsing import accumulate, scores
+from suite.evaluate.parsing import accumulate, confusion_matrix, scores
+from suite.evaluate.samples import confusion_samples
 from suite.finetune.lip_parsing_settings import METRICS, LipParsingConfig
 from suite.finetune.parsing_loss import criterion, generate_edges
 from suite.finetune.task import Evaluation, Task
@@ -347,7 +348,8 @@ class LipParsing(Task):
             to_image(labels, matrix, truth.shape[1], truth.shape[0])
             for labels, matrix, truth in zip(predictions, matrices, truths, strict=True)
         ]
-        result = scores(accumulate(zip(maps, truths, strict=True)))
+        per_image = np.stack([confusion_matrix(m, t) for m, t in zip(maps, truths, strict=True)])
+        result = scores(per_image.sum(axis=0))
         metrics = {name: result[name] for name in METRICS} | result
         prior = self.majority_map()
         guess = [
@@ -359,8 +361,9 @@ class LipParsing(Task):
         files = {
             f"parsing/{sample.id}.png": png(labels) for sample, labels in zip(samples, maps, strict=True)
         }
-        confusion = accumulate(zip(maps, truths, strict=True))
-        return Evaluation(metrics, {"confusion": confusion, "id": np.array([s.id for s in samples])}, files)
+        ids = np.array([s.id for s in samples])
+        predictions = {"confusion": per_image.sum(axis=0), "id": ids}
+        return Evaluation(metrics, predictions, files, confusion_samples(ids, per_image))
 
     def majority_map(self) -> np.ndarray:
         """(S, S) the most frequent training label at each pixel of the unaugmented input frame."""

@@ -38,7 +38,8 @@ from suite.data.layouts import MPII_ANNOTATIONS, MPII_GT_VALID, MPII_IMAGES
 from suite.data.mpii import MpiiPerson, read_annotations, read_ground_truth
 from suite.data.skeleton import MPII_FLIP_PAIRS, MPII_JOINTS
 from suite.errors import DatasetError
-from suite.evaluate.pckh import pckh
+from suite.evaluate.pckh import QUIRK_THRESHOLD, joint_hits, pckh
+from suite.evaluate.samples import pckh_samples
 from suite.finetune.heatmap_task import HeatmapTask
 from suite.finetune.mpii_2d_settings import METRICS, Mpii2dConfig
 from suite.finetune.task import Evaluation
@@ -108,4 +109,7 @@ class Mpii2d(HeatmapTask):
             "scale": outputs["scale"],
             "image": np.array([person.image for person in valid]),
         }
-        return Evaluation(metrics, predictions)
+        correct, annotated = joint_hits(outputs["joints"], truth)
+        quirk, _ = joint_hits(outputs["joints"], truth, QUIRK_THRESHOLD)
+        samples = pckh_samples(np.arange(len(valid)), correct, quirk, annotated)  # gt_valid.mat's persons
+        return Evaluation(metrics, predictions, samples=samples)

@@ -61,7 +61,9 @@ from suite.data.skeleton import FLIP_PAIRS
 from suite.data.smpl import read_mean_params
 from suite.data.synth.body_model import load_smpl
 from suite.errors import DatasetError, SuiteError
+from suite.evaluate.mpjpe import mpjpe_per_sample, pa_mpjpe_per_sample
 from suite.evaluate.reconstruction import BodyModels, evaluate_joints, rodrigues, smpl_vertices
+from suite.evaluate.samples import mean_samples
 from suite.finetune.pw3d_shape_settings import Pw3dShapeConfig
 from suite.finetune.task import Evaluation, Task
 from suite.finetune.topdown import normalise
@@ -380,7 +382,17 @@ def evaluate_predictions(
         shape=betas,
         gender=genders,
     )
-    return Evaluation(evaluate_joints(predicted, truth), predictions, {"3dpw_test.npz": buffer.getvalue()})
+    per_person = {
+        "reconstruction_error": pa_mpjpe_per_sample(predicted, truth),
+        "mpjpe": mpjpe_per_sample(predicted, truth),
+    }
+    ids = np.array([f"{name}#{sample.person}" for name, sample in zip(names, samples, strict=True)])
+    return Evaluation(
+        evaluate_joints(predicted, truth),
+        predictions,
+        {"3dpw_test.npz": buffer.getvalue()},
+        mean_samples(ids, per_person),
+    )
 
 
 def mean_params_baseline(

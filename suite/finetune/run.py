@@ -1,7 +1,7 @@
 """Fine-tuning entry points: a registered task trained at a profile's scale, and its official test.
 
     train_task(task, data, profile, out, init=CKPT)     # -> out/model.pt, written last
-    evaluate_task(task, data, profile, model, out)      # -> out/metrics.json, out/predictions.npz
+    evaluate_task(task, data, profile, model, out)      # -> out/metrics.json, predictions.npz, samples.npz
     finetune(task, data, profile, out, init=CKPT)       # both in one folder: `python -m suite finetune`
 
 `data` maps dataset keys to roots (task_data resolves them from a SynthHuman tree or suite.toml).
@@ -28,6 +28,7 @@ from torch import Tensor
 from suite.config import dataset_roots, env_var
 from suite.data.layouts import SYNTH_FOLDERS
 from suite.errors import SuiteError
+from suite.evaluate.samples import SAMPLES_FILE, to_bytes
 from suite.finetune.catalog import TASKS
 from suite.finetune.task import Task
 from suite.io import atomic_write_bytes
@@ -156,8 +157,9 @@ def backbone_state(model: Path) -> dict[str, Tensor]:
 def evaluate_task(
     task: str, data: Mapping[str, Path], profile: str, model: Path, out: Path, *, changes: dict | None = None
 ) -> dict[str, float]:
-    """The task's official test protocol on a trained model; writes out/predictions.npz and the task's
-    own files (Evaluation.files), then out/metrics.json (each atomically), and returns the metrics."""
+    """The task's official test protocol on a trained model; writes out/predictions.npz, the per-sample
+    values of its metrics (out/samples.npz, suite.evaluate.samples) and the task's own files
+    (Evaluation.files), then out/metrics.json (each atomically), and returns the metrics."""
     from suite.training.process import init_process
 
     settings = finetune_profile(profile)
@@ -176,6 +178,8 @@ def evaluate_task(
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **result.predictions)
         atomic_write_bytes(out / PREDICTIONS_FILE, buffer.getvalue())
+        if result.samples:
+            atomic_write_bytes(out / SAMPLES_FILE, to_bytes(result.samples))
         for name, content in result.files.items():
             atomic_write_bytes(out / name, content)
         atomic_write_bytes(out / METRICS_FILE, (json.dumps(metrics, indent=2) + "\n").encode())

@@ -41,13 +41,16 @@ if TYPE_CHECKING:
 
 @dataclass
 class Evaluation:
-    """What a task's test protocol gives: metric name -> value, arrays saved as predictions.npz, and
+    """What a task's test protocol gives: metric name -> value, arrays saved as predictions.npz,
     files in the formats the official code writes (e.g. COCO's results json), which `python -m suite
-    eval` reads back."""
+    eval` reads back, and the per-sample values of the metrics (samples.npz)."""
 
     metrics: dict[str, float]
     predictions: dict[str, np.ndarray] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # file name in the run's folder -> content
+    # per-sample values the metrics are functions of (suite.evaluate.samples), saved as samples.npz for
+    # the report's paired bootstrap; empty for a task that keeps none
+    samples: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Task:
