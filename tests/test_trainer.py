@@ -361,3 +361,22 @@ def test_on_a_gpu_with_bf16_and_channels_last_a_killed_run_resumes_bit_identical
     assert a["rng"][0]["cuda"] is not None
     assert_identical(a, b)
     assert log(tmp_path / "resumed") == log(tmp_path / "straight")
+
+
+def test_in_a_slurm_job_its_cpus_load_the_data_and_nothing_computed_changes(straight, tmp_path, monkeypatch):
+    from suite.training import loop
+
+    started = []
+    real = loop.DataLoader
+    monkeypatch.setattr(loop, "DataLoader", lambda *a, **k: started.append(k["num_workers"]) or real(*a, **k))
+    monkeypatch.setenv(loop.CPUS_ENV, "3")
+    run(tmp_path)
+    assert started == [2]  # the training process keeps one CPU
+    assert_identical(checkpoint.load(straight / "checkpoint.pt"), checkpoint.load(tmp_path / "checkpoint.pt"))
+    assert log(tmp_path) == log(straight)
+    assert loop.loader_workers(8) == 2
+    monkeypatch.delenv(loop.CPUS_ENV)
+    assert loop.loader_workers(8) == 8  # elsewhere the profile's
+    monkeypatch.setenv(loop.CPUS_ENV, "x")
+    with pytest.raises(SuiteError, match="SLURM_CPUS_PER_TASK"):
+        loop.loader_workers(8)

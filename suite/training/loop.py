@@ -24,6 +24,7 @@ bit-identical weights and optimiser states. The schedule always spans the budget
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +49,26 @@ class Budget:
 
     batch_size: int  # global, split over the processes
     epochs: int
-    workers: int  # data-loading processes per training process
+    workers: int  # data-loading processes per training process (a SLURM job's CPUs decide there)
     checkpoint_every: int  # steps between checkpoints (one is always written at the end)
+
+
+# A SLURM job's CPUs per training process; each sample's augmentation is keyed by (seed, epoch, index),
+# so the worker count changes the speed only, never what is computed.
+CPUS_ENV = "SLURM_CPUS_PER_TASK"
+
+
+def loader_workers(configured: int) -> int:
+    """Data-loading processes per training process: in a SLURM job, its CPUs but the one the training
+    process itself runs on; elsewhere the profile's number."""
+    cpus = os.environ.get(CPUS_ENV)
+    if cpus is None:
+        return configured
+    if not cpus.isdigit() or int(cpus) < 1:
+        raise SuiteError(
+            f"{CPUS_ENV}={cpus!r} is not a positive CPU count", fix=f"unset {CPUS_ENV} or fix it"
+        )
+    return int(cpus) - 1
 
 
 class Adapter(Protocol):
@@ -124,7 +143,7 @@ def fit(
         checkpoint.remove_stale(out)
 
     order = sampler(len(data), process.world_size, process.rank, seed, drop_last=True)
-    loader = data_loader(data, order, per_process, process, seed, budget.workers, collate)
+    loader = data_loader(data, order, per_process, process, seed, loader_workers(budget.workers), collate)
     path = out / checkpoint.LATEST
 
     def save(done: int) -> None:
