@@ -3,8 +3,10 @@
     results/tableN.md    the paper's rows and columns; each metric as ours, then the paper's. Ours is
                          the mean (± the standard deviation over seeds, where several ran) with the
                          difference to our reference row in parentheses, on the columns where the
-                         paper prints one; footnotes give the profile, the protocol, and each row's runs
-    results/tableN.csv   the same numbers, one line per row and metric, with the run keys
+                         paper prints one, marked * where its 95% paired bootstrap interval excludes 0
+                         (suite/differences.py); footnotes give the profile, the protocol, each row's runs
+    results/tableN.csv   the same numbers, one line per row and metric, with the run keys and the
+                         difference to the reference row with its interval's bounds (diff_low, diff_high)
     results/tableN.png   per row, bars of each metric: ours (with the seeds' spread) and the paper's
 
 Every number comes from an evaluate run's record; a cell without one says why (pending, failed,
@@ -24,11 +26,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from suite.differences import Difference, reference_row, row_difference, row_name
+from suite.evaluate.bootstrap import RESAMPLES
 from suite.finetune.catalog import TASKS
 from suite.io import atomic_write_bytes
 from suite.orchestration.plan import Plan
 from suite.orchestration.store import RESULTS, read_record
-from suite.paper_numbers import REFERENCE_LABEL, PaperTable, read_paper_table
+from suite.paper_numbers import PaperTable, read_paper_table
 
 DECIMALS = 1  # as the paper prints
 
@@ -48,14 +52,22 @@ class Cell:
         return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else float("nan")
 
 
-def collect(plan: Plan) -> pd.DataFrame:
-    """One line per (row, column): our values per seed and the paper's value, from the records."""
+def collect(plan: Plan, reference: str | None = None, intervals: bool = True) -> pd.DataFrame:
+    """One line per (row, column): our values per seed and the paper's value, from the records, and
+    (with `intervals`) the difference to the reference row (`reference`, else "Super. IN") with its
+    95% paired bootstrap interval."""
     paper = read_paper_table(plan.table.number)
+    base = reference_row(plan.table, reference)
     lines = []
     for row in plan.table.rows:
         for column in plan.table.columns:
             keys = plan.cells.get((row.label, column.name), ())
             cell = _cell(plan, keys, column.metric, plan.unavailable.get(row.label))
+            compared = (
+                row_difference(plan, row.label, base, column)
+                if intervals and base is not None and row.label != base and cell.values
+                else Difference(None, "")
+            )
             lines.append(
                 {
                     "row": row.label,
@@ -67,9 +79,23 @@ def collect(plan: Plan) -> pd.DataFrame:
                     "paper": _paper_value(paper, row.label, column.name),
                     "runs": " ".join(plan.row_runs.get(row.label, ())),
                     "evaluations": " ".join(keys),
+                    **_difference_fields(compared),
                 }
             )
     return pd.DataFrame(lines)
+
+
+def _difference_fields(compared: Difference) -> dict:
+    interval = compared.interval
+    nan = float("nan")
+    return {
+        "diff": interval.estimate if interval else nan,
+        "diff_low": interval.low if interval else nan,
+        "diff_high": interval.high if interval else nan,
+        "significant": interval.excludes_zero if interval else None,
+        "verdict": compared.verdict,
+        "interval_note": compared.reason,
+    }
 
 
 def _cell(plan: Plan, keys: tuple[str, ...], metric: str, unavailable: str | None) -> Cell:
@@ -88,10 +114,10 @@ def _paper_value(paper: PaperTable, label: tuple[str, ...], column: str) -> floa
     return float(paper.values[paper.labels.index(label), paper.metrics.index(column)])
 
 
-def render(plan: Plan, frame: pd.DataFrame) -> str:
-    """The markdown page of the table."""
+def render(plan: Plan, frame: pd.DataFrame, reference: str | None = None) -> str:
+    """The markdown page of the table (differences to the row `reference`, else "Super. IN")."""
     paper = read_paper_table(plan.table.number)
-    reference = _reference_label(plan)
+    reference = reference_row(plan.table, reference)
     with_delta = {
         name for i, name in enumerate(paper.metrics) if not np.all(np.isnan(paper.printed_deltas[:, i]))
     }
@@ -116,7 +142,7 @@ def render(plan: Plan, frame: pd.DataFrame) -> str:
             "",
             table,
             "",
-            *_footnotes(plan, frame, notes),
+            *_footnotes(plan, frame, notes, reference),
             "",
             f"![Table {plan.table.number}, ours beside the paper's]({figure_name})",
         ]
@@ -137,15 +163,19 @@ def _ours(line: pd.Series, reference: float | None, label, plan: Plan, notes: di
     if line["seeds"] > 1:
         text += f" ± {line['std']:.{DECIMALS}f}"
     if reference is not None and not np.isnan(reference):
-        text += f" ({line['mean'] - reference:+.{DECIMALS}f})"
+        text += f" ({line['mean'] - reference:+.{DECIMALS}f})" + ("*" if _significant(line) else "")
     if line["status"] != "done":
         text += f" ({line['seeds']} of the seeds; others {line['status']})"
     return text
 
 
-def _reference_label(plan: Plan) -> tuple[str, ...] | None:
-    """The row the paper's differences are taken against (supervised ImageNet)."""
-    return next((row.label for row in plan.table.rows if REFERENCE_LABEL.match(row.label[0])), None)
+def _significant(line: pd.Series) -> bool:
+    """Whether the difference's interval excludes 0 (False where there is no interval)."""
+    return line["significant"] in (True,)
+
+
+def _named(reference: tuple[str, ...] | None) -> str:
+    return row_name(reference) if reference else "reference"
 
 
 def _paper_delta(paper: PaperTable, label: tuple[str, ...], column: str, column_has_deltas: bool) -> bool:
@@ -165,14 +195,17 @@ def _paper_cell(paper: PaperTable, label: tuple[str, ...], column: str) -> str:
     return f"{value:.{DECIMALS}f}" + ("" if np.isnan(delta) else f" ({delta:+.{DECIMALS}f})")
 
 
-def _footnotes(plan: Plan, frame: pd.DataFrame, notes: dict[str, int]) -> list[str]:
+def _footnotes(
+    plan: Plan, frame: pd.DataFrame, notes: dict[str, int], reference: tuple[str, ...] | None
+) -> list[str]:
     profile = plan.profile
     seeds = ", ".join(map(str, plan.seeds))
     lines = [
         f"- Profile `{profile.name}`: {describe_profile(profile)}. Fine-tuning seeds: {seeds}.",
         *(f"- Protocol, {task}: {describe_task(task, profile.name)}" for task in plan.table.tasks),
-        "- Differences in parentheses are to the supervised ImageNet row, on the columns where the paper "
+        f"- Differences in parentheses are to the {_named(reference)} row, on the columns where the paper "
         "prints them.",
+        *_significance_notes(plan, frame),
         f"- Runs (keys under `runs/` in the work directory {plan.workdir}):",
     ]
     for row in plan.table.rows:
@@ -185,6 +218,19 @@ def _footnotes(plan: Plan, frame: pd.DataFrame, notes: dict[str, int]) -> list[s
     if commits:
         lines.append(f"- Code: git commit {', '.join(commits)}.")
     lines += [f"- [{number}] {reason}" for reason, number in notes.items()]
+    return lines
+
+
+def _significance_notes(plan: Plan, frame: pd.DataFrame) -> list[str]:
+    """What `*` means, and which rows have no interval and why."""
+    over = "the test samples" + (" and the seeds" if len(plan.seeds) > 1 else "")
+    lines = [
+        f"- `*`: the 95% paired bootstrap interval excludes 0 ({RESAMPLES} resamples of {over}, paired by "
+        f"sample and seed; the bounds are in table{plan.table.number}.csv as diff_low, diff_high)."
+    ]
+    for reason, part in frame[frame.interval_note != ""].groupby("interval_note", sort=False):
+        rows = ", ".join(dict.fromkeys(row_name(label) for label in part.row))
+        lines.append(f"- No significance for {rows}: {reason}.")
     return lines
 
 
@@ -275,13 +321,14 @@ def figure(plan: Plan, frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def report(plan: Plan, results: Path = RESULTS) -> tuple[Path, Path, Path]:
-    """Write tableN.md, tableN.csv and tableN.png under `results`; returns their paths."""
-    frame = collect(plan)
+def report(plan: Plan, results: Path = RESULTS, reference: str | None = None) -> tuple[Path, Path, Path]:
+    """Write tableN.md, tableN.csv and tableN.png under `results` (differences to the row `reference`,
+    else "Super. IN"); returns their paths."""
+    frame = collect(plan, reference)
     results = Path(results)
     stem = results / f"table{plan.table.number}"
     markdown, csv, png = stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".png")
-    atomic_write_bytes(markdown, (render(plan, frame) + "\n").encode())
+    atomic_write_bytes(markdown, (render(plan, frame, reference) + "\n").encode())
     flat = frame.assign(row=frame.row.map(lambda label: " ".join(label).strip()))
     atomic_write_bytes(csv, flat.to_csv(index=False).encode())
     atomic_write_bytes(png, figure(plan, frame))

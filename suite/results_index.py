@@ -3,9 +3,10 @@
 For each table: its page and figure, whether it is complete (and, if not, which rows or cells are
 missing and why), and the headline comparison. The paper's claim in every table is that LiftedCL's
 row beats the others; here, cell by cell, LiftedCL's row against each other row on this run, beside
-what the paper printed. LiftedCL's row is, of the rows with a LiftedCL pre-training stage, the one
-the paper scores best in its first column (Tables 1-7: "Ours IN+CC"; 8: all three losses; 9: with
-the prior).
+what the paper printed, and whether the 95% paired bootstrap interval of the difference says LiftedCL is
+"better", "worse" or "within noise" (suite/differences.py). LiftedCL's row is, of the rows with a
+LiftedCL pre-training stage, the one the paper scores best in its first column (Tables 1-7: "Ours
+IN+CC"; 8: all three losses; 9: with the prior).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from suite.differences import row_difference
 from suite.io import atomic_write_bytes
 from suite.orchestration.plan import Plan
 from suite.report import DECIMALS, collect
@@ -101,6 +103,20 @@ def _value(frame: pd.DataFrame, label: tuple[str, ...], column: str, field: str)
     return float(line.iloc[0][field]) if len(line) else float("nan")
 
 
+def verdicts(plan: Plan, frame: pd.DataFrame) -> dict[tuple[tuple[str, ...], str], str]:
+    """(row, column) -> LiftedCL's row against that row: "better", "worse", "within noise", or "" where
+    there is no interval (a number missing, or evaluations without per-sample values)."""
+    ours = liftedcl_row(plan.table, frame)
+    if ours is None:
+        return {}
+    return {
+        (row.label, column.name): row_difference(plan, ours, row.label, column).verdict
+        for row in plan.table.rows
+        if row.label != ours
+        for column in plan.table.columns
+    }
+
+
 def _section(plan: Plan, frame: pd.DataFrame, comparison: Comparison) -> list[str]:
     table = plan.table
     stem = f"table{table.number}"
@@ -115,29 +131,33 @@ def _section(plan: Plan, frame: pd.DataFrame, comparison: Comparison) -> list[st
     ours = liftedcl_row(table, frame)
     if ours is None or not comparison:
         return [*lines, "No LiftedCL row: no headline comparison.", ""]
+    noise = verdicts(plan, frame)
     body = []
     for row in table.rows:
         if row.label == ours:
             continue
         line = {"LiftedCL against": _name(row.label)}
         for column in table.columns:
-            line[column.name] = _comparison_cell(*comparison[(row.label, column.name)])
+            cell = (row.label, column.name)
+            line[column.name] = _comparison_cell(*comparison[cell], noise[cell])
         body.append(line)
     return [
         *lines,
         f"{_name(ours)} against each row: the difference on this run (> 0: LiftedCL better), then the "
-        "paper's; ✓ / ✗: ahead / not ahead on this run where the paper prints it ahead.",
+        "paper's; ✓ / ✗: ahead / not ahead on this run where the paper prints it ahead; better / worse / "
+        "within noise: whether the 95% paired bootstrap interval of the difference excludes 0 (blank: "
+        "evaluations without per-sample values).",
         "",
         pd.DataFrame(body).to_markdown(index=False, disable_numparse=True),
         "",
     ]
 
 
-def _comparison_cell(run: float, paper: float, agree: bool | None) -> str:
+def _comparison_cell(run: float, paper: float, agree: bool | None, verdict: str = "") -> str:
     ours = "-" if np.isnan(run) else f"{run + 0.0:+.{DECIMALS}f}"  # no -0.0
     theirs = "-" if np.isnan(paper) else f"{paper:+.{DECIMALS}f}"
     mark = {True: " ✓", False: " ✗", None: ""}[agree]
-    return f"{ours} (paper {theirs}){mark}"
+    return f"{ours} (paper {theirs}){mark}" + (f", {verdict}" if verdict else "")
 
 
 def _status(plan: Plan, frame: pd.DataFrame) -> str:

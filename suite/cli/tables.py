@@ -1,7 +1,8 @@
-"""`python -m suite plan | run | status | report`: a paper table's runs, run end to end, followed and
-reported. `--table all` takes every table as one DAG, each run once, and adds results/README.md, the
-index. Building the plan reads the torch-free catalogues; only `run`'s jobs import torch, and `run`
-itself to check the --extra-weights files through the importers before it launches anything."""
+"""`python -m suite plan | run | status | report | compare`: a paper table's runs, run end to end,
+followed and reported, and two of its rows compared with a paired bootstrap interval per column.
+`--table all` takes every table as one DAG, each run once, and adds results/README.md, the index.
+Building the plan reads the torch-free catalogues; only `run`'s jobs import torch, and `run` itself to
+check the --extra-weights files through the importers before it launches anything."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     run.add_argument("--wait", action="store_true", help="follow the SLURM jobs to the end, then report")
     run.add_argument("--poll", type=float, default=5.0, help="seconds between checks of the jobs (default 5)")
     run.add_argument("--results", type=Path, default=RESULTS, help="where tableN.md goes (default results/)")
+    _reference_argument(run)
     run.set_defaults(run=_run)
 
     status = verbs.add_parser("status", help="each run: done / running / queued / failed, and failures' logs")
@@ -37,7 +39,30 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     report = verbs.add_parser("report", help="write results/tableN.md and its figure from the run records")
     _table_arguments(report)
     report.add_argument("--results", type=Path, default=RESULTS, help="default: the repository's results/")
+    _reference_argument(report)
     report.set_defaults(run=_report)
+
+    compare = verbs.add_parser(
+        "compare",
+        help="two rows of a table, per column: the difference, its 95%% bootstrap interval, verdict",
+    )
+    _table_arguments(compare)
+    compare.add_argument(
+        "--rows",
+        required=True,
+        metavar="A,B",
+        help="the rows as printed, e.g. 'Ours IN+CC,Super. IN' (A alone: against the reference row)",
+    )
+    _reference_argument(compare)
+    compare.set_defaults(run=_compare)
+
+
+def _reference_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reference",
+        metavar="LABEL",
+        help='the row differences are taken against (default: the paper\'s, "Super. IN" / "Supervise")',
+    )
 
 
 def _seeds(text: str) -> list[int]:
@@ -147,7 +172,7 @@ def _run(args: argparse.Namespace) -> int:
             f", then `python -m suite report --table {tables} --profile {args.profile}`"
         )
         return 0
-    _write_reports(plans, args.results)
+    _write_reports(plans, args.results, args.reference)
     if not complete:
         print(f"not every run finished: `python -m suite status --table {tables}` says why")
     return 0 if complete else 1
@@ -182,16 +207,73 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    _write_reports(_table_plans(args), args.results)
+    _write_reports(_table_plans(args), args.results, args.reference)
     return 0
 
 
-def _write_reports(plans: list, results: Path) -> None:
+def _write_reports(plans: list, results: Path, reference: str | None = None) -> None:
     """Each table's page, CSV and figure; with several tables, the index of them all."""
     from suite.report import report
     from suite.results_index import write_index
 
-    paths = [path for plan in plans for path in report(plan, results)]
+    paths = [path for plan in plans for path in report(plan, results, reference)]
     if len(plans) > 1:
         paths.append(write_index(plans, results))
     print(f"wrote {', '.join(map(str, paths))}")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """Per column: A, B, A − B, its 95% paired bootstrap interval and A's verdict against B."""
+    import pandas as pd
+
+    from suite.differences import find_row, reference_row, row_difference, row_name
+    from suite.errors import SuiteError
+    from suite.report import DECIMALS, collect
+
+    plans = _table_plans(args)
+    if len(plans) != 1:
+        raise SuiteError("compare takes one table", fix="pass --table N, not --table all")
+    plan = plans[0]
+    names = [name.strip() for name in args.rows.split(",") if name.strip()]
+    if len(names) not in (1, 2):
+        raise SuiteError(f"--rows {args.rows!r} names {len(names)} rows", fix="pass --rows A,B or --rows A")
+    a = find_row(plan.table, names[0])
+    b = find_row(plan.table, names[1]) if len(names) == 2 else reference_row(plan.table, args.reference)
+    if b is None:
+        raise SuiteError(f"Table {plan.table.number} has no reference row", fix="pass --rows A,B")
+    frame = collect(plan, intervals=False)
+    lines = []
+    for column in plan.table.columns:
+        mean_a, mean_b = (_mean(frame, label, column.name) for label in (a, b))
+        compared = row_difference(plan, a, b, column)
+        interval = compared.interval
+        lines.append(
+            {
+                "column": column.name + (" ↓" if column.lower_is_better else " ↑"),
+                row_name(a): _number(mean_a),
+                row_name(b): _number(mean_b),
+                "A − B": _number(mean_a - mean_b, signed=True),
+                "95% interval": f"[{interval.low:+.{DECIMALS}f}, {interval.high:+.{DECIMALS}f}]"
+                if interval
+                else "-",
+                "verdict": compared.verdict or compared.reason or "no number",
+            }
+        )
+    print(
+        f"Table {plan.table.number}: {row_name(a)} (A) against {row_name(b)} (B), profile {plan.profile.name}"
+    )
+    print(pd.DataFrame(lines).to_markdown(index=False, disable_numparse=True))
+    return 0
+
+
+def _mean(frame, label: tuple[str, ...], column: str) -> float:
+    line = frame[(frame.row == label) & (frame.column == column)]
+    return float(line.iloc[0]["mean"]) if len(line) else float("nan")
+
+
+def _number(value: float, signed: bool = False) -> str:
+    from suite.report import DECIMALS
+
+    if value != value:  # NaN
+        return "-"
+    return f"{value + 0.0:+.{DECIMALS}f}" if signed else f"{value:.{DECIMALS}f}"
