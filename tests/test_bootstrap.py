@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from suite.evaluate import bootstrap
 from suite.evaluate.bootstrap import Interval, difference, paired_bootstrap, verdict
 from suite.evaluate.samples import confusion_samples, mean_samples, paired, pckh_samples
 
@@ -64,9 +65,9 @@ def test_seeds_are_resampled_too_and_widen_the_interval():
 
 def test_resample_weights_are_counts_of_draws():
     seen = []
-    paired_bootstrap(lambda s, w: seen.append(w.copy()) or 0.0, [5], n_resamples=3, seed=0)
+    paired_bootstrap(lambda s, w: seen.append(w.copy()) or np.zeros(len(w)), [5], n_resamples=3, seed=0)
     draws = np.random.default_rng(0).integers(0, 5, (3, 5))
-    assert [w.tolist() for w in seen] == [np.bincount(d, minlength=5).tolist() for d in draws]
+    assert [w.tolist() for w in np.concatenate(seen)] == [np.bincount(d, minlength=5).tolist() for d in draws]
 
 
 def test_pairing_by_sample_id_reorders_and_intersects():
@@ -95,3 +96,17 @@ def test_ratio_and_confusion_metrics_are_recomputed_on_each_resample():
 def test_an_interval_knows_whether_it_excludes_zero():
     assert Interval(1.0, 0.2, 2.0, 10, 1).excludes_zero
     assert not Interval(1.0, -0.2, 2.0, 10, 1).excludes_zero
+
+
+def test_drawing_in_chunks_gives_the_same_interval(monkeypatch):
+    rng = np.random.default_rng(5)
+    a = [mean_samples(np.arange(90), {"m": rng.normal(0, 1, 90)}) for _ in range(2)]
+    b = [mean_samples(np.arange(90), {"m": rng.normal(0, 1, 90)}) for _ in range(2)]
+
+    def bounds():
+        both, one = difference(a, b, "m", n_resamples=300), difference(a[:1], b[:1], "m", n_resamples=300)
+        return [both.low, both.high, one.low, one.high]
+
+    at_once = bounds()
+    monkeypatch.setattr(bootstrap, "WEIGHTS_HELD", 90 * 2 * 7)  # 7 resamples a chunk
+    assert bounds() == pytest.approx(at_once, rel=1e-12)  # the same draws; sums may round otherwise

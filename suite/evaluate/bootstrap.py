@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suite.evaluate.samples import Samples, metric, size
+from suite.evaluate.samples import Samples, metric, resampled, size
 
 RESAMPLES = 1000
 CONFIDENCE = 0.95
 SEED = 0
-CHUNK = 100  # resamples whose weights are held at once
+WEIGHTS_HELD = 10_000_000  # resample weights held at once (80 MB)
 
 
 @dataclass(frozen=True)
@@ -63,31 +63,37 @@ def counts(draws: np.ndarray, n: int) -> np.ndarray:
 
 
 def paired_bootstrap(
-    statistic: Callable[[int, np.ndarray], float],
+    statistic: Callable[[int, np.ndarray], np.ndarray],
     sizes: Sequence[int],
     *,
     n_resamples: int = RESAMPLES,
     confidence: float = CONFIDENCE,
     seed: int = SEED,
 ) -> tuple[np.ndarray, float, float]:
-    """(the distribution, low, high) of a paired statistic(seed index, weights (n,)) -> A − B, over
-    len(sizes) seeds of sizes[s] samples each."""
+    """(the distribution, low, high) of a paired statistic(seed index, weights (R, n)) -> (R,) values of
+    A − B, over len(sizes) seeds of sizes[s] samples each; the draws are made in chunks of resamples
+    (the same stream as drawing them at once), so memory stays bounded."""
     rng = np.random.default_rng(seed)
+    seeds = len(sizes)
+    chunk = max(1, WEIGHTS_HELD // (max(sizes) * seeds))
     distribution = np.empty(n_resamples)
-    if len(sizes) == 1:
-        (n,) = sizes
-        draws = rng.integers(0, n, (n_resamples, n))  # scipy.stats.bootstrap's draws
-        for start in range(0, n_resamples, CHUNK):
-            for offset, weights in enumerate(counts(draws[start : start + CHUNK], n)):
-                distribution[start + offset] = statistic(0, weights)
-    else:
-        for b in range(n_resamples):
-            drawn = rng.integers(0, len(sizes), len(sizes))
-            values = [
-                statistic(s, np.bincount(rng.integers(0, sizes[s], sizes[s]), minlength=sizes[s]))
-                for s in drawn
-            ]
-            distribution[b] = np.mean(values)
+    for start in range(0, n_resamples, chunk):
+        rows = min(chunk, n_resamples - start)
+        if seeds == 1:
+            (n,) = sizes
+            distribution[start : start + rows] = statistic(0, counts(rng.integers(0, n, (rows, n)), n))
+            continue
+        drawn, draws = np.empty((rows, seeds), dtype=np.int64), []
+        for row in range(rows):  # each resample: its seeds with replacement, then samples within each
+            drawn[row] = rng.integers(0, seeds, seeds)
+            draws += [rng.integers(0, sizes[s], sizes[s]) for s in drawn[row]]
+        total = np.zeros(rows)
+        for s in range(seeds):
+            where = np.flatnonzero(drawn.ravel() == s)
+            if len(where):
+                weights = counts(np.stack([draws[i] for i in where]), sizes[s])
+                np.add.at(total, where // seeds, statistic(s, weights))
+        distribution[start : start + rows] = total / seeds
     low, high = percentile_interval(distribution, confidence)
     return distribution, low, high
 
@@ -108,8 +114,8 @@ def difference(
     if any(size(x) != size(y) for x, y in zip(a, b, strict=True)):
         raise ValueError("the rows' samples are not paired: pair them with suite.evaluate.samples.paired")
 
-    def statistic(s: int, weights: np.ndarray) -> float:
-        return metric(a[s], name, weights) - metric(b[s], name, weights)
+    def statistic(s: int, weights: np.ndarray) -> np.ndarray:
+        return resampled(a[s], name, weights) - resampled(b[s], name, weights)
 
     estimate = float(np.mean([metric(x, name) - metric(y, name) for x, y in zip(a, b, strict=True)]))
     sizes = [size(x) for x in a]

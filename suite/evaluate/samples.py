@@ -58,21 +58,27 @@ def size(samples: Samples) -> int:
 
 def metric(samples: Samples, name: str, weights: np.ndarray | None = None) -> float:
     """The metric `name` of the samples, each counted as often as `weights` (N,) says (None: once)."""
-    kind = str(samples["kind"])
     w = np.ones(size(samples)) if weights is None else np.asarray(weights, dtype=np.float64)
+    return float(resampled(samples, name, w[None])[0])
+
+
+def resampled(samples: Samples, name: str, weights: np.ndarray) -> np.ndarray:
+    """(R,) the metric `name` of R resamples, given as weights (R, N): how often each sample is drawn."""
+    kind = str(samples["kind"])
+    w = np.asarray(weights, dtype=np.float64)
     if kind == MEAN:
-        return float(w @ samples[VALUE + name] / w.sum())
+        return w @ samples[VALUE + name] / w.sum(axis=1)
     if kind == PCKH:
         from suite.evaluate.pckh import pckh_from_counts
 
         correct, quirk, annotated = (w @ samples[key] for key in ("correct", "quirk_correct", "annotated"))
-        return pckh_from_counts(correct, annotated, quirk)[name]
+        return np.array([pckh_from_counts(*row)[name] for row in zip(correct, annotated, quirk, strict=True)])
     if kind == CONFUSION:
         from suite.evaluate.parsing import scores
 
         matrices = samples["confusion"]
-        confusion = (w @ matrices.reshape(len(matrices), -1)).reshape(matrices.shape[1:])
-        return scores(confusion)[name]
+        flat = matrices.reshape(len(matrices), -1).astype(np.float64)  # exact: counts below 2**53
+        return np.array([scores(row.reshape(matrices.shape[1:]))[name] for row in w @ flat])
     raise ValueError(f"unknown kind of samples {kind!r}")
 
 
