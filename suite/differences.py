@@ -2,7 +2,8 @@
 the per-sample values its evaluate runs kept (samples.npz, suite.evaluate.samples).
 
 The two rows are paired by fine-tuning seed (the seeds both have a finished evaluation of) and, within a
-seed, by test sample id; suite.evaluate.bootstrap resamples both (1000 resamples, 95%, seeded). A cell
+seed, by test sample id; suite.evaluate.bootstrap resamples both (1000 resamples, 200 for COCO AP,
+which re-runs COCOeval on each; 95%, seeded). A cell
 whose evaluations have no samples.npz (run before they were kept) gets no interval and says why.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from suite.errors import SuiteError
 from suite.evaluate.bootstrap import CONFIDENCE, RESAMPLES, Interval, difference, verdict
+from suite.evaluate.samples import RESAMPLES as SLOW_KINDS
 from suite.evaluate.samples import SAMPLES_FILE, has_metric, paired, read_samples
 from suite.orchestration.plan import Plan
 from suite.orchestration.store import read_record, run_dir
@@ -75,7 +77,8 @@ def row_difference(plan: Plan, a: tuple[str, ...], b: tuple[str, ...], column: C
             return Difference(None, "", NOT_PAIRED)
         seeds_a.append(both[0])
         seeds_b.append(both[1])
-    interval = difference(seeds_a, seeds_b, column.metric, n_resamples=RESAMPLES, confidence=CONFIDENCE)
+    resamples = SLOW_KINDS.get(str(seeds_a[0]["kind"]), RESAMPLES)
+    interval = difference(seeds_a, seeds_b, column.metric, n_resamples=resamples, confidence=CONFIDENCE)
     return Difference(interval, verdict(interval, column.lower_is_better))
 
 

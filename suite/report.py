@@ -28,6 +28,8 @@ import pandas as pd
 
 from suite.differences import Difference, reference_row, row_difference, row_name
 from suite.evaluate.bootstrap import RESAMPLES
+from suite.evaluate.samples import COCO
+from suite.evaluate.samples import RESAMPLES as SLOW_KINDS
 from suite.finetune.catalog import TASKS
 from suite.io import atomic_write_bytes
 from suite.orchestration.plan import Plan
@@ -225,13 +227,20 @@ def _significance_notes(plan: Plan, frame: pd.DataFrame) -> list[str]:
     """What `*` means, and which rows have no interval and why."""
     over = "the test samples" + (" and the seeds" if len(plan.seeds) > 1 else "")
     lines = [
-        f"- `*`: the 95% paired bootstrap interval excludes 0 ({RESAMPLES} resamples of {over}, paired by "
-        f"sample and seed; the bounds are in table{plan.table.number}.csv as diff_low, diff_high)."
+        f"- `*`: the 95% paired bootstrap interval excludes 0 ({_resamples(plan)} resamples of {over}, "
+        f"paired by sample and seed; the bounds are in table{plan.table.number}.csv as diff_low, diff_high)."
     ]
     for reason, part in frame[frame.interval_note != ""].groupby("interval_note", sort=False):
         rows = ", ".join(dict.fromkeys(row_name(label) for label in part.row))
         lines.append(f"- No significance for {rows}: {reason}.")
     return lines
+
+
+def _resamples(plan: Plan) -> str:
+    """How many resamples the intervals drew: COCO AP re-runs COCOeval on each, so fewer."""
+    if "coco-2d" in plan.table.tasks:
+        return f"{SLOW_KINDS[COCO]} (COCO AP re-runs COCOeval on each)"
+    return str(RESAMPLES)
 
 
 def _baselines(plan: Plan, frame: pd.DataFrame) -> list[str]:

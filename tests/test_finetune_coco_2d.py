@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from finetune_resume import assert_resumes_bit_identically
+from samples_check import assert_samples_reproduce_the_metrics
 from test_topdown import Oracle
 
 from suite.cli import main
@@ -171,6 +172,7 @@ def test_smoke_finetune_writes_every_metric_and_eval_coco_ap_agrees(roots, tmp_p
     assert list(metrics)[: len(keys)] == list(keys)
     assert {f"baseline/{name}" for name in METRICS} <= set(metrics)
     assert json.loads((tmp_path / "metrics.json").read_text()) == pytest.approx(metrics, nan_ok=True)
+    assert_samples_reproduce_the_metrics(tmp_path, METRICS)
     with np.load(tmp_path / "predictions.npz") as predictions:
         detections = json.loads(coco.detections_file(roots["coco"]).read_text())
         assert predictions["joints"].shape == (len(detections), 17, 2)

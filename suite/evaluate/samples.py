@@ -10,6 +10,8 @@ weighted sums; with every weight 1 it is the reported metric. The kinds:
     pckh       correct, quirk_correct, annotated (N, 16): PCKh's ratios of the weighted counts per joint
                (persons resampled, the ratio recomputed), suite.evaluate.pckh.pckh_from_counts
     confusion  confusion (N, C, C): mIoU / mACC of the weighted sum of the images' confusion matrices
+    coco       the test images' ground-truth persons and detections: COCOeval re-run on the images drawn,
+               duplicates under new ids (suite.evaluate.coco_samples)
 
 Each file also holds `kind` and `id` (N,), the sample ids that pair two rows' samples up.
 """
@@ -23,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 SAMPLES_FILE = "samples.npz"
-MEAN, PCKH, CONFUSION = "mean", "pckh", "confusion"
+MEAN, PCKH, CONFUSION, COCO = "mean", "pckh", "confusion", "coco"
+RESAMPLES = {COCO: 200}  # kinds whose metric is slow: fewer resamples than the bootstrap's 1000
 VALUE = "value/"
 
 Samples = dict[str, np.ndarray]
@@ -79,6 +82,10 @@ def resampled(samples: Samples, name: str, weights: np.ndarray) -> np.ndarray:
         matrices = samples["confusion"]
         flat = matrices.reshape(len(matrices), -1).astype(np.float64)  # exact: counts below 2**53
         return np.array([scores(row.reshape(matrices.shape[1:]))[name] for row in w @ flat])
+    if kind == COCO:
+        from suite.evaluate.coco_samples import coco_metrics
+
+        return np.array([coco_metrics(samples, row)[name] for row in w])
     raise ValueError(f"unknown kind of samples {kind!r}")
 
 
@@ -86,7 +93,7 @@ def has_metric(samples: Samples, name: str) -> bool:
     kind = str(samples["kind"])
     if kind == MEAN:
         return VALUE + name in samples
-    return True  # pckh and confusion give every metric of their module
+    return True  # pckh, confusion and coco give every metric of their module
 
 
 def paired(a: Samples, b: Samples) -> tuple[Samples, Samples] | None:

@@ -53,6 +53,7 @@ from suite.data import coco
 from suite.data.skeleton import COCO_FLIP_PAIRS, COCO_JOINTS
 from suite.errors import DatasetError
 from suite.evaluate.coco_ap import coco_keypoint_ap, oks_nms_rescored
+from suite.evaluate.coco_samples import coco_samples
 from suite.finetune.coco_2d_settings import METRICS, Coco2dConfig
 from suite.finetune.heatmap_task import HeatmapTask
 from suite.finetune.task import Evaluation
@@ -214,7 +215,8 @@ class Coco2d(HeatmapTask):
         }
         # the official code's result file, which `python -m suite eval coco-ap --pred` reads
         files = {RESULTS_FILE: (json.dumps(results(predictions)) + "\n").encode()}
-        return Evaluation(metrics, predictions, files)
+        samples = coco_samples(json.loads(truth.read_text()), found)  # AP per resample of the images
+        return Evaluation(metrics, predictions, files, samples)
 
 
 def keypoint_results(

@@ -1,0 +1,126 @@
+"""COCO keypoint AP per image, for the bootstrap: AP is no mean over images, so a resample of the test
+images re-runs COCOeval (suite.evaluate.coco_ap.coco_keypoint_ap) on them, an image drawn k times
+entering k times: its first copy keeps its ids, each further copy gets new image and annotation ids,
+with its ground-truth persons and its detections. With every image drawn once it is the reported
+evaluation, the same images, annotations and results in the same order.
+
+The samples (kind "coco", suite.evaluate.samples) hold the test images' ids, what COCOeval reads of
+each ground-truth person (gt_*) and the results after rescoring and OKS-NMS (dt_*), each with the
+index of its image. COCOeval takes seconds on val2017, so a comparison draws 200 resamples, not 1000
+(suite.evaluate.samples.RESAMPLES); every column of a resample shares one COCOeval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+COCO = "coco"
+_CACHE: dict[tuple[int, bytes], dict[str, float]] = {}  # (samples, weights) -> every metric: one COCOeval
+_CACHE_SIZE = 4096
+
+
+def coco_samples(gt: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """The samples of a COCO keypoint evaluation: the ground truth json (parsed) and its result dicts."""
+    ids = np.array([image["id"] for image in gt["images"]], dtype=np.int64)
+    index = {int(image_id): n for n, image_id in enumerate(ids)}
+    annotations = list(gt["annotations"])
+    category = next(c for c in gt["categories"] if isinstance(c.get("keypoints"), list))
+    return {
+        "kind": np.array(COCO),
+        "id": ids,
+        "keypoint_names": np.array(category["keypoints"]),
+        "category_id": np.array(category["id"]),
+        "gt_id": np.array([a["id"] for a in annotations], dtype=np.int64),
+        "gt_image": np.array([index[int(a["image_id"])] for a in annotations], dtype=np.int64),
+        "gt_category": np.array([a["category_id"] for a in annotations], dtype=np.int64),
+        "gt_keypoints": np.array([a["keypoints"] for a in annotations], dtype=np.float64).reshape(
+            len(annotations), -1
+        ),
+        "gt_bbox": np.array([a["bbox"] for a in annotations], dtype=np.float64).reshape(-1, 4),
+        "gt_area": np.array([a["area"] for a in annotations], dtype=np.float64),
+        "gt_iscrowd": np.array([a.get("iscrowd", 0) for a in annotations], dtype=np.int64),
+        "gt_num_keypoints": np.array([a["num_keypoints"] for a in annotations], dtype=np.int64),
+        "dt_image": np.array([index[int(r["image_id"])] for r in results], dtype=np.int64),
+        "dt_category": np.array([r["category_id"] for r in results], dtype=np.int64),
+        "dt_keypoints": np.array([r["keypoints"] for r in results], dtype=np.float64).reshape(
+            len(results), -1
+        ),
+        "dt_score": np.array([r["score"] for r in results], dtype=np.float64),
+    }
+
+
+def coco_metrics(samples: Mapping[str, np.ndarray], weights: np.ndarray) -> dict[str, float]:
+    """coco_keypoint_ap of the images drawn as `weights` (N,) says (integer counts)."""
+    key = (id(samples["dt_score"]), np.asarray(weights, dtype=np.int64).tobytes())
+    if key not in _CACHE:
+        from suite.evaluate.coco_ap import KEYS, coco_keypoint_ap
+
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        gt, results = resampled_dataset(samples, np.asarray(weights, dtype=np.int64))
+        _CACHE[key] = coco_keypoint_ap(results, gt) if results else dict.fromkeys(KEYS, 0.0)
+    return _CACHE[key]
+
+
+def resampled_dataset(samples: Mapping[str, np.ndarray], counts: np.ndarray) -> tuple[dict, list[dict]]:
+    """(ground-truth json, result dicts) with image n present counts[n] times: the first copies with
+    their own ids and in the original order, then the further copies under new ids."""
+    ids, gt_image, dt_image = samples["id"], samples["gt_image"], samples["dt_image"]
+    further = [(n, c) for n in range(len(ids)) for c in range(1, int(counts[n]))]
+    next_image = int(ids.max()) + 1 if len(ids) else 1
+    new_ids = {copy: next_image + k for k, copy in enumerate(further)}
+    drawn = counts > 0
+    images = [{"id": int(image_id)} for image_id in ids[drawn]]
+    annotations = [
+        _annotation(samples, a, int(ids[gt_image[a]]), int(samples["gt_id"][a]))
+        for a in range(len(gt_image))
+        if drawn[gt_image[a]]
+    ]
+    results = [_result(samples, d, int(ids[dt_image[d]])) for d in range(len(dt_image)) if drawn[dt_image[d]]]
+    gt_of, dt_of = _by_image(gt_image, len(ids)), _by_image(dt_image, len(ids))
+    next_annotation = int(samples["gt_id"].max()) + 1 if len(samples["gt_id"]) else 1
+    for copy, image_id in new_ids.items():
+        images.append({"id": image_id})
+        for a in gt_of[copy[0]]:
+            annotations.append(_annotation(samples, a, image_id, next_annotation))
+            next_annotation += 1
+        results += [_result(samples, d, image_id) for d in dt_of[copy[0]]]
+    category = {
+        "id": int(samples["category_id"]),
+        "name": "person",
+        "keypoints": samples["keypoint_names"].tolist(),
+        "skeleton": [],
+    }
+    return {"images": images, "annotations": annotations, "categories": [category]}, results
+
+
+def _by_image(image_index: np.ndarray, n: int) -> list[list[int]]:
+    groups: list[list[int]] = [[] for _ in range(n)]
+    for position, image in enumerate(image_index.tolist()):
+        groups[image].append(position)
+    return groups
+
+
+def _annotation(samples: Mapping[str, np.ndarray], a: int, image_id: int, annotation_id: int) -> dict:
+    return {
+        "id": annotation_id,
+        "image_id": image_id,
+        "category_id": int(samples["gt_category"][a]),
+        "keypoints": samples["gt_keypoints"][a].tolist(),
+        "bbox": samples["gt_bbox"][a].tolist(),
+        "area": float(samples["gt_area"][a]),
+        "iscrowd": int(samples["gt_iscrowd"][a]),
+        "num_keypoints": int(samples["gt_num_keypoints"][a]),
+    }
+
+
+def _result(samples: Mapping[str, np.ndarray], d: int, image_id: int) -> dict:
+    return {
+        "image_id": image_id,
+        "category_id": int(samples["dt_category"][d]),
+        "keypoints": samples["dt_keypoints"][d].tolist(),
+        "score": float(samples["dt_score"][d]),
+    }
