@@ -48,3 +48,17 @@ def test_an_image_drawn_twice_enters_twice_under_new_ids(gt):
     expected = coco_keypoint_ap(chosen, by_hand)
     assert metric(samples, "ap", weights) == pytest.approx(expected["ap"], rel=1e-12)
     assert metric(samples, "ap", weights) != pytest.approx(metric(samples, "ap"), rel=1e-6)
+
+
+def test_identical_rows_are_within_noise_and_better_keypoints_are_better(gt):
+    from suite.evaluate.bootstrap import difference, verdict
+
+    noisy, same = coco_samples(gt, perturbed(gt, seed=3)), coco_samples(gt, perturbed(gt, seed=3))
+    interval = difference([noisy], [same], "ap", n_resamples=50)
+    assert interval.low == interval.high == 0.0 and verdict(interval, lower_is_better=False) == "within noise"
+    exact = [
+        {"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
+        for a in gt["annotations"]
+    ]
+    better = difference([coco_samples(gt, exact)], [noisy], "ap", n_resamples=50)
+    assert better.estimate > 0 and better.low <= better.high

@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 
 COCO = "coco"
-_CACHE: dict[tuple[int, bytes], dict[str, float]] = {}  # (samples, weights) -> every metric: one COCOeval
+# (samples, weights) -> (the samples' array the key names, every metric): one COCOeval for every column;
+# the entry holds the array so that its id is not reused while the entry lives
+_CACHE: dict[tuple[int, bytes], tuple[np.ndarray, dict[str, float]]] = {}
 _CACHE_SIZE = 4096
 
 
@@ -61,8 +63,9 @@ def coco_metrics(samples: Mapping[str, np.ndarray], weights: np.ndarray) -> dict
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
         gt, results = resampled_dataset(samples, np.asarray(weights, dtype=np.int64))
-        _CACHE[key] = coco_keypoint_ap(results, gt) if results else dict.fromkeys(KEYS, 0.0)
-    return _CACHE[key]
+        scores = coco_keypoint_ap(results, gt) if results else dict.fromkeys(KEYS, 0.0)
+        _CACHE[key] = (samples["dt_score"], scores)
+    return _CACHE[key][1]
 
 
 def resampled_dataset(samples: Mapping[str, np.ndarray], counts: np.ndarray) -> tuple[dict, list[dict]]:
