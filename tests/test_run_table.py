@@ -56,6 +56,12 @@ def test_the_table_holds_every_number_of_the_records(local_table4):
     reference = frame[(frame.row == "Super. IN") & (frame.column == "MPJPE")].iloc[0]["mean"]
     assert f"| Ours IN+CC    | {ours:.1f} ({ours - reference:+.1f})" in markdown
     assert "56.9 (-3.1)" in markdown and "n/a [1]" in markdown and "ReSim has no implementation" in markdown
+    # every evaluation kept its samples: each row has its difference to Super. IN with an interval
+    compared = frame[(frame.row != "Super. IN") & (frame.status == "done")]
+    assert len(compared) and (compared.diff_low <= compared.diff_high).all()
+    assert (
+        set(compared.verdict) <= {"better", "worse", "within noise"} and "No significance for" not in markdown
+    )
     assert (results / "table4.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
