@@ -134,3 +134,11 @@ def test_several_seeds_are_paired_and_resampled_too(tmp_path):
     assert (
         difference.interval.low < -2.0 < 0 < difference.interval.high and difference.verdict == "within noise"
     )
+
+
+def test_a_corrupt_samples_file_is_one_clean_error(plan, tmp_path):
+    (key,) = plan.cells[(("Ours IN+CC",), MPJPE.name)]
+    (run_dir(plan.workdir, key) / SAMPLES_FILE).write_bytes(b"not a zip")
+    args = ["report", "--table", "4", "--profile", "smoke", "--workdir", str(plan.workdir)]
+    assert main([*args, "--results", str(tmp_path / "r")]) == 2
+    assert not (tmp_path / "r" / "table4.md").exists()

@@ -19,15 +19,19 @@ Each file also holds `kind` and `id` (N,), the sample ids that pair two rows' sa
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from suite.errors import SuiteError
+
 SAMPLES_FILE = "samples.npz"
 MEAN, PCKH, CONFUSION, COCO = "mean", "pckh", "confusion", "coco"
 RESAMPLES = {COCO: 200}  # kinds whose metric is slow: fewer resamples than the bootstrap's 1000
 VALUE = "value/"
+READ_FIX = "delete the evaluate run's folder and run it again (its samples are rewritten with its metrics)"
 
 Samples = dict[str, np.ndarray]
 
@@ -126,5 +130,11 @@ def read_samples(path: Path) -> Samples | None:
     """An evaluate run's samples.npz, None if it has none (evaluated before samples were kept)."""
     if not Path(path).is_file():
         return None
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            samples = {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise SuiteError(f"not a readable samples file ({error})", path, READ_FIX) from error
+    if "kind" not in samples or "id" not in samples:
+        raise SuiteError(f"holds {sorted(samples)}, no kind and id", path, READ_FIX)
+    return samples
