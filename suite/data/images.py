@@ -16,8 +16,14 @@ from suite.io import atomic_write_bytes
 
 def read_image(path: str | Path, mode: str = "RGB") -> np.ndarray:
     """Decode a whole image (H, W, 3) uint8 RGB (mode "L": (H, W)); grayscale files become RGB."""
+    return np.asarray(open_image(path, mode))
+
+
+def open_image(path: str | Path, mode: str = "RGB") -> Image.Image:
+    """The whole image decoded as a PIL image in `mode`, converted only if the file is in another (an
+    RGB JPEG is not copied: the pre-training pipeline's decode costs what ImageFolder's does)."""
     with _decoded(path, "image", "check the dataset root and that the image was extracted") as image:
-        return np.asarray(image.convert(mode))
+        return image if image.mode == mode else image.convert(mode)
 
 
 def read_label_map(path: str | Path) -> np.ndarray:

@@ -19,11 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 
 from suite.data import generic
-from suite.data.images import read_image
+from suite.data.images import open_image
 from suite.data.validate import describe, listing, read_json, require_keys
 from suite.data.views import TwoViewAugment, ViewBatch
 from suite.errors import DatasetError
@@ -61,7 +60,7 @@ class ViewDataset(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> Item:
-        image = Image.fromarray(read_image(self.files[index]))  # RGB whatever the file's mode
+        image = open_image(self.files[index])  # RGB whatever the file's mode
         return (*self.augment(image, self.seed, self.epoch, index), index)  # type: ignore[return-value]
 
 

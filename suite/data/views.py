@@ -153,7 +153,16 @@ def render(image: Image.Image, params: ViewParams, options: AugmentOptions, look
         view = ImageOps.solarize(view, look.solarize_threshold)
     if params.flipped and not options.flip_first:
         view = F.hflip(view)
-    return F.normalize(F.to_tensor(view), options.mean, options.std)
+    return normalised(view, options.mean, options.std)
+
+
+def normalised(view: Image.Image, mean: tuple[float, ...], std: tuple[float, ...]) -> Tensor:
+    """F.normalize(F.to_tensor(view), mean, std) in fewer passes over the pixels: (x − 255 mean) / (255 std)
+    on the 0..255 values (equal to it within float32 rounding)."""
+    pixels = torch.from_numpy(np.array(view, dtype=np.float32)).permute(2, 0, 1).contiguous()
+    shift = torch.tensor(mean, dtype=torch.float32).mul_(255).view(-1, 1, 1)
+    scale = torch.tensor(std, dtype=torch.float32).mul_(255).view(-1, 1, 1)
+    return pixels.sub_(shift).div_(scale)
 
 
 def geometry(params: ViewParams, height: int, width: int) -> Tensor:
@@ -178,7 +187,7 @@ class TwoViewAugment:
     def __call__(
         self, image: Image.Image, seed: int, epoch: int, index: int
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        image = image.convert("RGB")
+        image = image if image.mode == "RGB" else image.convert("RGB")
         width, height = image.size
         params = self.sample(height, width, seed, epoch, index)
         looks = self.options.views
