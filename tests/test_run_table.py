@@ -103,3 +103,12 @@ def test_an_extra_method_from_a_plugin_reaches_the_table(local_table4, tmp_path)
     toy = frame[frame.row == "toy IN+CC"]
     assert len(toy) == 2 and (toy.status == "done").all()
     assert "| toy IN+CC" in (results / "table4.md").read_text()
+
+
+def test_finished_pretrainings_keep_their_backbone_not_their_resumable_state(local_table4):
+    workdir, *_ = local_table4
+    pretrainings = [key for key, record in records(workdir).items() if record["kind"] == "pretrain"]
+    assert pretrainings
+    for key in pretrainings:
+        folder = workdir / RUNS / key
+        assert (folder / "backbone.pt").exists() and not (folder / "checkpoint.pt").exists(), key

@@ -39,6 +39,8 @@ class Kind:
     job: str | None  # the cluster profile section its job takes; None: nothing to run
     execute: str | None  # "module:function(run, folder) -> record fields", run inside the job
     hours: Callable[[Run, RunProfile], float]  # estimated device-hours of one run at a profile
+    # files of the run's folder that only a resume reads, deleted once the run is done (launch.prune)
+    prunable: tuple[str, ...] = ()
 
     @property
     def runs(self) -> bool:
@@ -101,7 +103,15 @@ KINDS: dict[str, Kind] = {
         Kind("h36m-crops", "crops", "prepare", f"{_JOBS}:run_h36m_crops", _prepare_hours),
         Kind("weights", None, None, None, _free),
         Kind("import", "backbone.pt", "prepare", f"{_JOBS}:run_import", _free),
-        Kind("pretrain", "backbone.pt", "pretrain", f"{_JOBS}:run_pretrain", _pretrain_hours),
+        # a pre-training's checkpoint.pt (both encoders, queues, optimisers, RNG states: ~3x backbone.pt)
+        Kind(
+            "pretrain",
+            "backbone.pt",
+            "pretrain",
+            f"{_JOBS}:run_pretrain",
+            _pretrain_hours,
+            ("checkpoint.pt",),
+        ),
         Kind("finetune", "model.pt", "finetune", f"{_JOBS}:run_finetune", _finetune_hours),
         Kind("evaluate", "metrics.json", "evaluate", f"{_JOBS}:run_evaluate", _evaluate_hours),
     )

@@ -317,13 +317,26 @@ def launch(plan: Plan, executor: str, cluster: Cluster | None, *, wait: bool, po
 
     SLURM without wait returns once the jobs are submitted (True if nothing was left)."""
     with WorkdirLock(plan.workdir):
+        prune(plan)
         if executor == "slurm":
             submitted = submit_slurm(plan, cluster)
             if not wait:
                 return not submitted
         else:
-            return run_here(plan, executor, poll_s)
-    return follow(plan, poll_s)
+            finished = run_here(plan, executor, poll_s)
+            prune(plan)
+            return finished
+    finished = follow(plan, poll_s)
+    prune(plan)  # a done run never resumes: no lock needed
+    return finished
+
+
+def prune(plan: Plan) -> None:
+    """Delete from the plan's finished runs what only a resume reads (each kind's `prunable` files)."""
+    for key, state in plan_states(plan).items():
+        if state.status == "done":
+            for name in KINDS[plan.runs[key].kind].prunable:
+                (run_dir(plan.workdir, key) / name).unlink(missing_ok=True)
 
 
 def submit_slurm(plan: Plan, cluster: Cluster | None) -> dict[str, str]:
