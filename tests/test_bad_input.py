@@ -376,21 +376,12 @@ def an_empty_folder(tmp: Path) -> Path:
     return path
 
 
-def config(content: str):
-    """data check with tmp/suite.toml holding content."""
+def config(content: str | bytes):
+    """data check with tmp/suite.toml holding content (text, or bytes as they are)."""
 
     def make(bases: Bases, tmp: Path) -> Run:
         path = tmp / "suite.toml"
-        path.write_text(content)
-        return Run(["data", "check"], path)
-
-    return make
-
-
-def config_bytes(content: bytes):
-    def make(bases: Bases, tmp: Path) -> Run:
-        path = tmp / "suite.toml"
-        path.write_bytes(content)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
         return Run(["data", "check"], path)
 
     return make
@@ -416,7 +407,7 @@ CONFIG_CASES = [
     Case("suite.toml", "plugins-text", config('plugins = "my_lab"\n'), ("plugins",)),
     Case("suite.toml", "cut-short", config('[datasets]\ncoco = "/data/co'), ("not valid TOML",)),
     Case("suite.toml", "binary", config("\x00\x01\x02 not toml"), ("not valid TOML",)),
-    Case("suite.toml", "not-utf8", config_bytes(b'[datasets]\ncoco = "\xff\xfe"\n'), ("not valid TOML",)),
+    Case("suite.toml", "not-utf8", config(b'[datasets]\ncoco = "\xff\xfe"\n'), ("not valid TOML",)),
 ]
 
 

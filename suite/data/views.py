@@ -18,6 +18,7 @@ PIL, as the official code does on PIL images (blur is PIL's GaussianBlur(radius=
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 
@@ -160,9 +161,14 @@ def normalised(view: Image.Image, mean: tuple[float, ...], std: tuple[float, ...
     """F.normalize(F.to_tensor(view), mean, std) in fewer passes over the pixels: (x − 255 mean) / (255 std)
     on the 0..255 values (equal to it within float32 rounding)."""
     pixels = torch.from_numpy(np.array(view, dtype=np.float32)).permute(2, 0, 1).contiguous()
-    shift = torch.tensor(mean, dtype=torch.float32).mul_(255).view(-1, 1, 1)
-    scale = torch.tensor(std, dtype=torch.float32).mul_(255).view(-1, 1, 1)
+    shift, scale = _pixel_statistics(mean, std)
     return pixels.sub_(shift).div_(scale)
+
+
+@functools.cache
+def _pixel_statistics(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[Tensor, Tensor]:
+    """255 mean and 255 std as (C, 1, 1) tensors, made once per pipeline rather than per view (read only)."""
+    return tuple(torch.tensor(v, dtype=torch.float32).mul_(255).view(-1, 1, 1) for v in (mean, std))
 
 
 def geometry(params: ViewParams, height: int, width: int) -> Tensor:
