@@ -15,8 +15,7 @@ from pathlib import Path
 
 from suite.errors import SuiteError
 from suite.evaluate.bootstrap import CONFIDENCE, RESAMPLES, Interval, difference, verdict
-from suite.evaluate.samples import RESAMPLES as SLOW_KINDS
-from suite.evaluate.samples import SAMPLES_FILE, has_metric, paired, read_samples
+from suite.evaluate.samples import FEWER_RESAMPLES, SAMPLES_FILE, has_metric, paired, read_samples
 from suite.orchestration.plan import Plan
 from suite.orchestration.store import read_record, run_dir
 from suite.paper_numbers import REFERENCE_LABEL
@@ -77,7 +76,7 @@ def row_difference(plan: Plan, a: tuple[str, ...], b: tuple[str, ...], column: C
             return Difference(None, "", NOT_PAIRED)
         seeds_a.append(both[0])
         seeds_b.append(both[1])
-    resamples = SLOW_KINDS.get(str(seeds_a[0]["kind"]), RESAMPLES)
+    resamples = FEWER_RESAMPLES.get(str(seeds_a[0]["kind"]), RESAMPLES)
     interval = difference(seeds_a, seeds_b, column.metric, n_resamples=resamples, confidence=CONFIDENCE)
     return Difference(interval, verdict(interval, column.lower_is_better))
 

@@ -28,8 +28,7 @@ import pandas as pd
 
 from suite.differences import Difference, reference_row, row_difference, row_name
 from suite.evaluate.bootstrap import RESAMPLES
-from suite.evaluate.samples import COCO
-from suite.evaluate.samples import RESAMPLES as SLOW_KINDS
+from suite.evaluate.samples import COCO, FEWER_RESAMPLES
 from suite.finetune.catalog import TASKS
 from suite.io import atomic_write_bytes
 from suite.orchestration.plan import Plan
@@ -239,7 +238,7 @@ def _significance_notes(plan: Plan, frame: pd.DataFrame) -> list[str]:
 def _resamples(plan: Plan) -> str:
     """How many resamples the intervals drew: COCO AP re-runs COCOeval on each, so fewer."""
     if "coco-2d" in plan.table.tasks:
-        return f"{SLOW_KINDS[COCO]} (COCO AP re-runs COCOeval on each)"
+        return f"{FEWER_RESAMPLES[COCO]} (COCO AP re-runs COCOeval on each)"
     return str(RESAMPLES)
 
 

@@ -7,7 +7,7 @@ evaluation, the same images, annotations and results in the same order.
 The samples (kind "coco", suite.evaluate.samples) hold the test images' ids, what COCOeval reads of
 each ground-truth person (gt_*) and the results after rescoring and OKS-NMS (dt_*), each with the
 index of its image. COCOeval takes seconds on val2017, so a comparison draws 200 resamples, not 1000
-(suite.evaluate.samples.RESAMPLES); every column of a resample shares one COCOeval.
+(suite.evaluate.samples.FEWER_RESAMPLES); every column of a resample shares one COCOeval.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from suite.errors import SuiteError
 
 SAMPLES_FILE = "samples.npz"
 MEAN, PCKH, CONFUSION, COCO = "mean", "pckh", "confusion", "coco"
-RESAMPLES = {COCO: 200}  # kinds whose metric is slow: fewer resamples than the bootstrap's 1000
+FEWER_RESAMPLES = {COCO: 200}  # kinds whose metric is slow: fewer resamples than the bootstrap's 1000
 VALUE = "value/"
 READ_FIX = "delete the evaluate run's folder and run it again (its samples are rewritten with its metrics)"
 
