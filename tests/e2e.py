@@ -67,7 +67,7 @@ def submissions(workdir: Path) -> int:
 
 def stopped_and_resumed(root: Path, *extra: str):
     """A local `run --table 4`, stopped by SIGTERM once some runs are done and a pre-training is under
-    way, then run again to the end. Returns (workdir, results, records before the stop, second run)."""
+    way, then run again to the end. Returns (workdir, results, records as the stop left them, second run)."""
     workdir, results = root / "work", root / "results"
     command = [*suite("run", "--table", "4", workdir=workdir), "--executor", "local", "--poll", "0.2"]
     command += ["--results", str(results), *extra]
@@ -85,8 +85,8 @@ def stopped_and_resumed(root: Path, *extra: str):
             break
         time.sleep(0.1)
     assert first.poll() is None, "the first run ended before it could be stopped"
-    before = records(workdir)
     first.send_signal(signal.SIGTERM)
     assert first.wait(60) != 0
+    before = records(workdir)  # after the stop: a run seen running a moment before may have finished
     second = subprocess.run(command, capture_output=True, text=True, timeout=900)
     return workdir, results, before, second
