@@ -391,6 +391,26 @@ def test_timm_resnet50_bare_weights_read_as_torchvision_and_its_train_checkpoint
     assert all(torch.equal(trained[key], full[key]) for key in trained)
 
 
+def test_a_safetensors_file_reads_as_its_layout_with_the_same_tensors(tmp_path):
+    """The hub's model.safetensors of a timm or torchvision ResNet: the same trunk and checksum as the
+    torch.save file of the same weights; a file cut short is named, not mistaken for a pickle."""
+    from safetensors.torch import save_file
+
+    full = random_resnet("resnet18", seed=2)
+    _, pickled = import_backbone(save(tmp_path, full, "resnet18.pth"))
+    save_file(full, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    state, report = import_backbone(tmp_path / "model.safetensors")
+    assert (report.format, report.arch, report.checksum) == ("torchvision", "resnet18", pickled.checksum)
+    assert state.keys() == trunk_of(full).keys() and all(torch.equal(state[k], full[k]) for k in state)
+    (tmp_path / "named.pth").write_bytes((tmp_path / "model.safetensors").read_bytes())  # any name
+    assert import_backbone(tmp_path / "named.pth")[1].checksum == pickled.checksum
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes((tmp_path / "model.safetensors").read_bytes()[:5000])
+    with pytest.raises(SuiteError, match="safetensors file, it is truncated or corrupt") as error:
+        import_backbone(cut)
+    assert error.value.path == cut
+
+
 def test_a_cifar_resnet_from_solo_learn_is_refused_with_its_load_report(tmp_path):
     """solo-learn's CIFAR ResNets swap conv1 for a 3x3 convolution: not the trunk the tables fine-tune."""
     cifar = dict(TRUNK, **{"conv1.weight": torch.randn(64, 3, 3, 3)})

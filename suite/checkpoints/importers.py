@@ -26,7 +26,7 @@ first, so DDP-wrapped and unwrapped saves read alike, moco issue #84):
             state_dict is read (not the EMA). Detected by "arch" beside a state_dict of bare names. A
             timm ResNet's own weights file (`timm.create_model("resnet50").state_dict()`, the hub's
             pytorch_model.bin) is a bare state dict under torchvision's names: the torchvision importer
-            reads it, as the same layout. The hub's model.safetensors is not a torch.load file.
+            reads it, as the same layout, from a .pth/.bin or from the hub's model.safetensors.
   densecl   the extracted {state_dict: bare torchvision names, author} of
             tools/extract_backbone_weights.py, or the raw OpenSelfSup checkpoint whose state_dict
             holds backbone. (used) and its alias encoder_q.0. (ignored) (§4.4). Detected by that alias
@@ -44,7 +44,9 @@ first, so DDP-wrapped and unwrapped saves read alike, moco issue #84):
             trunk without it (what `suite export --to torchvision` writes); timm's ResNet weights too
 
 Files are read with torch.load(weights_only=True), allowing argparse.Namespace (an attribute bag,
-PixPro's `opt`). Anything else that is not tensors or plain containers needs trust=True.
+PixPro's `opt`). Anything else that is not tensors or plain containers needs trust=True. A safetensors
+file (Hugging Face's format: the hub's model.safetensors, timm's and others' weight files) is a flat
+dict of tensors without code, read as such whatever its name and then detected like any other.
 """
 
 from __future__ import annotations
@@ -328,6 +330,8 @@ def read_checkpoint(path: str | Path, *, trust: bool = False) -> dict[str, Any]:
     if not path.is_file():
         what = "is a directory, not a checkpoint file" if path.is_dir() else "checkpoint file not found"
         raise SuiteError(what, path, fix="check the path")
+    if _is_safetensors(path):
+        return _read_safetensors(path)
     _require_torch_file(path)
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
@@ -357,6 +361,31 @@ def read_checkpoint(path: str | Path, *, trust: bool = False) -> dict[str, Any]:
     return dict(checkpoint)
 
 
+def _is_safetensors(path: Path) -> bool:
+    """The safetensors layout: an 8-byte little-endian header length, then a JSON header `{"...`."""
+    with path.open("rb") as handle:
+        start = handle.read(10)
+    return len(start) == 10 and start[8:] == b'{"'
+
+
+def _read_safetensors(path: Path) -> dict[str, Any]:
+    """A safetensors file's tensors; SuiteError naming the file if it is cut short or malformed."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        checkpoint = load_file(path, device="cpu")
+    except (SafetensorError, ValueError, OSError) as error:
+        raise SuiteError(
+            f"cannot be read as a safetensors file, it is truncated or corrupt ({type(error).__name__}: "
+            f"{str(error)[:200]})",
+            path,
+            fix="copy or download the file again and compare its size or checksum with the source",
+        ) from error
+    _require_finite(checkpoint, path)
+    return dict(checkpoint)
+
+
 # What torch.save writes first: a zip archive (PyTorch >= 1.6), a pickle of protocol 2 or more (older
 # releases, _use_new_zipfile_serialization=False), or a tar archive (before 0.1.10).
 TORCH_FILE_STARTS = (b"PK\x03\x04", b"\x80")
@@ -364,7 +393,7 @@ TORCH_FILE_STARTS = (b"PK\x03\x04", b"\x80")
 
 def _require_torch_file(path: Path) -> None:
     """A SuiteError unless the file starts as torch.save writes one: empty, text or other files are not
-    checkpoints, whatever their name (and not a matter of --trust)."""
+    checkpoints, whatever their name (and not a matter of --trust). Safetensors files are read before."""
     import tarfile
 
     with path.open("rb") as handle:
@@ -375,8 +404,8 @@ def _require_torch_file(path: Path) -> None:
     raise SuiteError(
         f"{what}: not a PyTorch checkpoint (torch.save writes a zip archive or a pickle)",
         path,
-        fix="pass the .pth / .pt / .pth.tar file torch.save wrote; if it was downloaded, download it again "
-        "(a failed download often saves an error page or nothing in its place)",
+        fix="pass the .pth / .pt / .pth.tar file torch.save wrote, or a .safetensors file; if it was "
+        "downloaded, download it again (a failed download often saves an error page or nothing in its place)",
     )
 
 
