@@ -32,6 +32,7 @@ class Interval:
     high: float
     resamples: int
     seeds: int
+    undefined: int = 0  # resamples on which a row's metric is NaN (low and high are NaN then)
 
     @property
     def excludes_zero(self) -> bool:
@@ -119,7 +120,7 @@ def difference(
 
     estimate = float(np.mean([metric(x, name) - metric(y, name) for x, y in zip(a, b, strict=True)]))
     sizes = [size(x) for x in a]
-    _, low, high = paired_bootstrap(
+    distribution, low, high = paired_bootstrap(
         statistic, sizes, n_resamples=n_resamples, confidence=confidence, seed=seed
     )
-    return Interval(estimate, low, high, n_resamples, len(a))
+    return Interval(estimate, low, high, n_resamples, len(a), int(np.isnan(distribution).sum()))
