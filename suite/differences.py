@@ -3,8 +3,8 @@ the per-sample values its evaluate runs kept (samples.npz, suite.evaluate.sample
 
 The two rows are paired by fine-tuning seed (the seeds both have a finished evaluation of) and, within a
 seed, by test sample id; suite.evaluate.bootstrap resamples both (1000 resamples, 200 for COCO AP,
-which re-runs COCOeval on each; 95%, seeded). A cell
-whose evaluations have no samples.npz (run before they were kept) gets no interval and says why.
+each a COCOeval accumulation; 95%, seeded). A cell whose evaluations have no samples.npz (run before
+they were kept), or whose metric is NaN, gets no verdict and says why.
 """
 
 from __future__ import annotations
@@ -86,10 +86,10 @@ def row_difference(plan: Plan, a: tuple[str, ...], b: tuple[str, ...], column: C
 def _undefined(interval: Interval) -> str:
     """Why an interval gives no verdict although both rows have samples: NaN metrics."""
     if np.isnan(interval.estimate):
-        return "no interval: a row's metric is NaN (a diverged fine-tuning, or no test sample it applies to)"
+        return "a row's metric is NaN (a diverged fine-tuning, or no test sample it applies to)"
     if interval.undefined:
         return (
-            f"no interval: a row's metric is NaN on {interval.undefined} of {interval.resamples} resamples "
+            f"a row's metric is NaN on {interval.undefined} of {interval.resamples} resamples "
             "(resamples without any test sample it applies to)"
         )
     return ""

@@ -236,9 +236,9 @@ def _significance_notes(plan: Plan, frame: pd.DataFrame) -> list[str]:
 
 
 def _resamples(plan: Plan) -> str:
-    """How many resamples the intervals drew: COCO AP re-runs COCOeval on each, so fewer."""
+    """How many resamples the intervals drew: COCO AP accumulates COCOeval on each, so fewer."""
     if "coco-2d" in plan.table.tasks:
-        return f"{FEWER_RESAMPLES[COCO]} (COCO AP re-runs COCOeval on each)"
+        return f"{FEWER_RESAMPLES[COCO]} (COCO AP accumulates COCOeval on each)"
     return str(RESAMPLES)
 
 

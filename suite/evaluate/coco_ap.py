@@ -141,6 +141,17 @@ def coco_keypoint_ap(
     ar_l (20 detections per image). A number COCO reports as -1 (no ground truth in that area range)
     is NaN here. `gt_json_path` may also be the parsed json. COCOeval's prints are silenced.
     """
+    return coco_stats(coco_matched(results, gt_json_path, sigmas=sigmas))
+
+
+def coco_matched(
+    results: Sequence[Mapping[str, Any]],
+    gt_json_path: str | Path | Mapping,
+    *,
+    sigmas: np.ndarray = COCO_SIGMAS,
+):
+    """xtcocotools' COCOeval of the results after evaluate(): each image's matching of detections to
+    persons (`evalImgs`, per category, area range and image, images in the order of their sorted ids)."""
     from xtcocotools.coco import COCO
     from xtcocotools.cocoeval import COCOeval
 
@@ -159,6 +170,12 @@ def coco_keypoint_ap(
         )
         evaluation.params.useSegm = None
         evaluation.evaluate()
+    return evaluation
+
+
+def coco_stats(evaluation) -> dict[str, float]:
+    """accumulate and summarize of an evaluated COCOeval: its stats[0..9] under KEYS, in percent."""
+    with contextlib.redirect_stdout(io.StringIO()):
         evaluation.accumulate()
         evaluation.summarize()
     return {

@@ -6,8 +6,17 @@ evaluation, the same images, annotations and results in the same order.
 
 The samples (kind "coco", suite.evaluate.samples) hold the test images' ids, what COCOeval reads of
 each ground-truth person (gt_*) and the results after rescoring and OKS-NMS (dt_*), each with the
-index of its image. COCOeval takes seconds on val2017, so a comparison draws 200 resamples, not 1000
-(suite.evaluate.samples.FEWER_RESAMPLES); every column of a resample shares one COCOeval.
+index of its image.
+
+COCOeval matches detections to persons image by image (evaluate: OKS, then greedy matching per area
+range), and only its accumulate step looks across images. So the samples' images are matched once,
+and a resample reuses each image's matching for every copy of it: accumulate and summarize run on the
+matchings of the drawn images, in the order COCOeval would see the resampled dataset (the first copies
+by ascending id, then the further copies under their new ids). That is the same computation as
+COCOeval of that dataset (tested on random resamples) at a fraction of the cost: on val2017's size
+(5,000 images, 11,004 persons, 30,000 results) one COCOeval takes ~6 s on one core, one resample
+0.1-0.2 s. A comparison still draws 200 resamples, not 1000 (suite.evaluate.samples.FEWER_RESAMPLES);
+every column of a resample shares one accumulate.
 """
 
 from __future__ import annotations
@@ -18,8 +27,10 @@ from typing import Any
 import numpy as np
 
 COCO = "coco"
-# (samples, weights) -> (the samples' array the key names, every metric): one COCOeval for every column;
-# the entry holds the array so that its id is not reused while the entry lives
+# id(samples["dt_score"]) -> (that array, the samples' images matched by COCOeval, each sample image's
+# position among COCOeval's sorted image ids); the entry holds the array so that its id is not reused
+_MATCHED: dict[int, tuple[np.ndarray, Any, np.ndarray]] = {}
+# (samples, weights) -> (the samples' array the key names, every metric): one accumulate for every column
 _CACHE: dict[tuple[int, bytes], tuple[np.ndarray, dict[str, float]]] = {}
 _CACHE_SIZE = 4096
 
@@ -56,16 +67,56 @@ def coco_samples(gt: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) ->
 
 def coco_metrics(samples: Mapping[str, np.ndarray], weights: np.ndarray) -> dict[str, float]:
     """coco_keypoint_ap of the images drawn as `weights` (N,) says (integer counts)."""
-    key = (id(samples["dt_score"]), np.asarray(weights, dtype=np.int64).tobytes())
+    counts = np.asarray(weights, dtype=np.int64)
+    key = (id(samples["dt_score"]), counts.tobytes())
     if key not in _CACHE:
-        from suite.evaluate.coco_ap import KEYS, coco_keypoint_ap
+        from suite.evaluate.coco_ap import KEYS, coco_stats
 
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
-        gt, results = resampled_dataset(samples, np.asarray(weights, dtype=np.int64))
-        scores = coco_keypoint_ap(results, gt) if results else dict.fromkeys(KEYS, 0.0)
+        drawn_results = counts[samples["dt_image"]].any()
+        scores = (
+            coco_stats(_resampled_matching(samples, counts)) if drawn_results else dict.fromkeys(KEYS, 0.0)
+        )
         _CACHE[key] = (samples["dt_score"], scores)
     return _CACHE[key][1]
+
+
+def _resampled_matching(samples: Mapping[str, np.ndarray], counts: np.ndarray):
+    """The samples' COCOeval after evaluate() as if run on resampled_dataset(samples, counts): the
+    drawn images' own matchings, each as often as drawn, in that dataset's image order."""
+    import copy
+
+    evaluation, position = _matched(samples)
+    by_position = np.full(len(position), -1)
+    by_position[position] = np.arange(len(position))  # COCOeval's image order -> sample index
+    first = [n for n in by_position if counts[n] > 0]  # ascending ids
+    further = [n for n in range(len(counts)) for _ in range(1, int(counts[n]))]  # new ids, in order
+    order = position[np.array(first + further, dtype=np.int64)]
+    images = len(position)
+    resampled = copy.copy(evaluation)
+    resampled.params, resampled._paramsEval = copy.copy(evaluation.params), copy.copy(evaluation._paramsEval)
+    resampled.params.imgIds = resampled._paramsEval.imgIds = list(range(len(order)))
+    blocks = len(evaluation.evalImgs) // images  # category x area range
+    resampled.evalImgs = [evaluation.evalImgs[block * images + i] for block in range(blocks) for i in order]
+    return resampled
+
+
+def _matched(samples: Mapping[str, np.ndarray]) -> tuple[Any, np.ndarray]:
+    """The samples' images matched once by COCOeval (every image drawn once), and each sample image's
+    position in COCOeval's image order."""
+    entry = _MATCHED.get(id(samples["dt_score"]))
+    if entry is None or entry[0] is not samples["dt_score"]:
+        from suite.evaluate.coco_ap import coco_matched
+
+        gt, results = resampled_dataset(samples, np.ones(len(samples["id"]), dtype=np.int64))
+        evaluation = coco_matched(results, gt)
+        sorted_ids = np.asarray(evaluation.params.imgIds, dtype=np.int64)
+        position = np.searchsorted(sorted_ids, samples["id"])
+        if len(_MATCHED) >= _CACHE_SIZE // 64:
+            _MATCHED.clear()
+        entry = _MATCHED[id(samples["dt_score"])] = (samples["dt_score"], evaluation, position)
+    return entry[1], entry[2]
 
 
 def resampled_dataset(samples: Mapping[str, np.ndarray], counts: np.ndarray) -> tuple[dict, list[dict]]:
