@@ -30,6 +30,7 @@ COCO = "coco"
 # id(samples["dt_score"]) -> (that array, the samples' images matched by COCOeval, each sample image's
 # position among COCOeval's sorted image ids); the entry holds the array so that its id is not reused
 _MATCHED: dict[int, tuple[np.ndarray, Any, np.ndarray]] = {}
+_MATCHED_SIZE = 32
 # (samples, weights) -> (the samples' array the key names, every metric): one accumulate for every column
 _CACHE: dict[tuple[int, bytes], tuple[np.ndarray, dict[str, float]]] = {}
 _CACHE_SIZE = 4096
@@ -111,9 +112,11 @@ def _matched(samples: Mapping[str, np.ndarray]) -> tuple[Any, np.ndarray]:
 
         gt, results = resampled_dataset(samples, np.ones(len(samples["id"]), dtype=np.int64))
         evaluation = coco_matched(results, gt)
+        # accumulate and summarize read the matchings and the parameters only: drop the datasets and OKS
+        evaluation.cocoGt = evaluation.cocoDt = evaluation._gts = evaluation._dts = evaluation.ious = None
         sorted_ids = np.asarray(evaluation.params.imgIds, dtype=np.int64)
         position = np.searchsorted(sorted_ids, samples["id"])
-        if len(_MATCHED) >= _CACHE_SIZE // 64:
+        if len(_MATCHED) >= _MATCHED_SIZE:
             _MATCHED.clear()
         entry = _MATCHED[id(samples["dt_score"])] = (samples["dt_score"], evaluation, position)
     return entry[1], entry[2]
