@@ -21,6 +21,7 @@ every column of a resample shares one accumulate.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -86,8 +87,6 @@ def coco_metrics(samples: Mapping[str, np.ndarray], weights: np.ndarray) -> dict
 def _resampled_matching(samples: Mapping[str, np.ndarray], counts: np.ndarray):
     """The samples' COCOeval after evaluate() as if run on resampled_dataset(samples, counts): the
     drawn images' own matchings, each as often as drawn, in that dataset's image order."""
-    import copy
-
     evaluation, position = _matched(samples)
     by_position = np.full(len(position), -1)
     by_position[position] = np.arange(len(position))  # COCOeval's image order -> sample index
@@ -128,7 +127,7 @@ def resampled_dataset(samples: Mapping[str, np.ndarray], counts: np.ndarray) -> 
     ids, gt_image, dt_image = samples["id"], samples["gt_image"], samples["dt_image"]
     further = [(n, c) for n in range(len(ids)) for c in range(1, int(counts[n]))]
     next_image = int(ids.max()) + 1 if len(ids) else 1
-    new_ids = {copy: next_image + k for k, copy in enumerate(further)}
+    new_ids = {duplicate: next_image + k for k, duplicate in enumerate(further)}
     drawn = counts > 0
     images = [{"id": int(image_id)} for image_id in ids[drawn]]
     annotations = [
@@ -139,12 +138,12 @@ def resampled_dataset(samples: Mapping[str, np.ndarray], counts: np.ndarray) -> 
     results = [_result(samples, d, int(ids[dt_image[d]])) for d in range(len(dt_image)) if drawn[dt_image[d]]]
     gt_of, dt_of = _by_image(gt_image, len(ids)), _by_image(dt_image, len(ids))
     next_annotation = int(samples["gt_id"].max()) + 1 if len(samples["gt_id"]) else 1
-    for copy, image_id in new_ids.items():
+    for (original, _), image_id in new_ids.items():
         images.append({"id": image_id})
-        for a in gt_of[copy[0]]:
+        for a in gt_of[original]:
             annotations.append(_annotation(samples, a, image_id, next_annotation))
             next_annotation += 1
-        results += [_result(samples, d, image_id) for d in dt_of[copy[0]]]
+        results += [_result(samples, d, image_id) for d in dt_of[original]]
     category = {
         "id": int(samples["category_id"]),
         "name": "person",
