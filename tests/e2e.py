@@ -83,10 +83,21 @@ def stopped_and_resumed(root: Path, *extra: str):
         ]  # fmt: skip
         if len(done) >= 4 and pretraining:
             break
-        time.sleep(0.1)
+        time.sleep(0.02)  # stop it soon after its first checkpoint, well before its last step
     assert first.poll() is None, "the first run ended before it could be stopped"
     first.send_signal(signal.SIGTERM)
     assert first.wait(60) != 0
-    before = records(workdir)  # after the stop: a run seen running a moment before may have finished
+    before = settled(workdir)  # after the stop: a run seen running a moment before may have finished
     second = subprocess.run(command, capture_output=True, text=True, timeout=900)
     return workdir, results, before, second
+
+
+def settled(workdir: Path, timeout_s: float = 60.0) -> dict[str, dict]:
+    """The records once no run says "running": the jobs a stopped `run` cancels record their end
+    (interrupted, or done if they were finishing) a moment after it exits."""
+    deadline = time.time() + timeout_s
+    while True:
+        found = records(workdir)
+        if time.time() > deadline or all(r["status"] != "running" for r in found.values()):
+            return found
+        time.sleep(0.1)
