@@ -65,12 +65,29 @@ def submissions(workdir: Path) -> int:
     return sum(len(read_json(f)["jobs"]) for f in (workdir / RUNS).glob("*/submission.json"))
 
 
+STOPS = 3  # tries at stopping a pre-training in flight (a smoke pre-training is 2 steps: it may finish)
+
+
 def stopped_and_resumed(root: Path, *extra: str):
     """A local `run --table 4`, stopped by SIGTERM once some runs are done and a pre-training is under
-    way, then run again to the end. Returns (workdir, results, records as the stop left them, second run)."""
+    way, then run again to the end. Returns (workdir, results, records as the stop left them, second run).
+
+    A pre-training may finish as its job is cancelled; then the table is started and stopped again at
+    the next one, at most STOPS times, until a pre-training was interrupted."""
     workdir, results = root / "work", root / "results"
     command = [*suite("run", "--table", "4", workdir=workdir), "--executor", "local", "--poll", "0.2"]
     command += ["--results", str(results), *extra]
+    for _ in range(STOPS):
+        stop_during_a_pretraining(command, workdir)
+        before = settled(workdir)  # a run seen running a moment before the stop may have finished
+        if any(r["kind"] == "pretrain" and r["status"] == "interrupted" for r in before.values()):
+            break
+    second = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    return workdir, results, before, second
+
+
+def stop_during_a_pretraining(command: list[str], workdir: Path) -> None:
+    """Start `command` and SIGTERM it once 4 runs are done and a pre-training has its first checkpoint."""
     first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 600
     while time.time() < deadline and first.poll() is None:
@@ -83,13 +100,10 @@ def stopped_and_resumed(root: Path, *extra: str):
         ]  # fmt: skip
         if len(done) >= 4 and pretraining:
             break
-        time.sleep(0.02)  # stop it soon after its first checkpoint, well before its last step
-    assert first.poll() is None, "the first run ended before it could be stopped"
+        time.sleep(0.02)  # stop it soon after its first checkpoint, before its last step if possible
+    assert first.poll() is None, "the run ended before it could be stopped"
     first.send_signal(signal.SIGTERM)
     assert first.wait(60) != 0
-    before = settled(workdir)  # after the stop: a run seen running a moment before may have finished
-    second = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    return workdir, results, before, second
 
 
 def settled(workdir: Path, timeout_s: float = 60.0) -> dict[str, dict]:
