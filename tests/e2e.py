@@ -88,7 +88,12 @@ def stopped_and_resumed(root: Path, *extra: str):
 
 def stop_during_a_pretraining(command: list[str], workdir: Path) -> None:
     """Start `command` and SIGTERM it once 4 runs are done and a pre-training has its first checkpoint."""
-    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(  # as `nohup run ... &` starts it: SIGINT ignored, which its jobs inherit
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     deadline = time.time() + 600
     while time.time() < deadline and first.poll() is None:
         found = records(workdir)

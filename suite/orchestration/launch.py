@@ -368,6 +368,10 @@ def run_here(plan: Plan, executor: str, poll_s: float) -> bool:
     tried: set[str] = set()
     progress = _Progress(plan)
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    # A local job is cancelled by SIGINT to its submitit controller. A `run` started in the background
+    # (`nohup ... &`) has SIGINT ignored, which its jobs would inherit and keep: handled here, it reaches
+    # them at its default, so a stop stops them.
+    previous_sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while True:
             states = plan_states(plan)
@@ -399,6 +403,7 @@ def run_here(plan: Plan, executor: str, poll_s: float) -> bool:
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_sigint)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
