@@ -720,19 +720,18 @@ def nan_weight(path: Path) -> None:
     torch.save(state, path)
 
 
-def as_safetensors(then: Corrupt | None = None) -> Corrupt:
-    """The good ResNet-18 rewritten in Hugging Face's safetensors format, then corrupted by `then`."""
+def as_safetensors(path: Path) -> None:
+    """The checkpoint's state dict rewritten in Hugging Face's safetensors format."""
+    import torch
+    from safetensors.torch import save_file
 
+    save_file(torch.load(path, weights_only=True), path)
+
+
+def in_turn(*corruptions: Corrupt) -> Corrupt:
     def corrupt(path: Path) -> None:
-        import torch
-        from safetensors.torch import save_file
-
-        state = torch.load(path, weights_only=True)
-        if then is nan_weight:
-            state["layer1.0.conv1.weight"][0, 0, 0, 0] = NAN
-        save_file(state, path)
-        if then is truncated:
-            truncated(path)
+        for each in corruptions:
+            each(path)
 
     return corrupt
 
@@ -756,8 +755,12 @@ CHECKPOINT_TABLE = [
     ("unknown-keys", torch_save(lambda: {"foo": zeros(), "bar": {"baz": 1}}), "unknown checkpoint format"),
     ("a-list", torch_save(lambda: [zeros()]), "list, not a dict"),
     ("nan-weights", nan_weight, "layer1.0.conv1.weight holds nan at index [0, 0, 0, 0]"),
-    ("safetensors-truncated", as_safetensors(truncated), "cannot be read as a safetensors file"),
-    ("safetensors-nan", as_safetensors(nan_weight), "layer1.0.conv1.weight holds nan at index [0, 0, 0, 0]"),
+    ("safetensors-truncated", in_turn(as_safetensors, truncated), "cannot be read as a safetensors file"),
+    (
+        "safetensors-nan",
+        in_turn(nan_weight, as_safetensors),
+        "layer1.0.conv1.weight holds nan at index [0, 0, 0, 0]",
+    ),
 ]
 
 
