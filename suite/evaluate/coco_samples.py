@@ -88,9 +88,7 @@ def _resampled_matching(samples: Mapping[str, np.ndarray], counts: np.ndarray):
     """The samples' COCOeval after evaluate() as if run on resampled_dataset(samples, counts): the
     drawn images' own matchings, each as often as drawn, in that dataset's image order."""
     evaluation, position = _matched(samples)
-    by_position = np.full(len(position), -1)
-    by_position[position] = np.arange(len(position))  # COCOeval's image order -> sample index
-    first = [n for n in by_position if counts[n] > 0]  # ascending ids
+    first = [n for n in np.argsort(position) if counts[n] > 0]  # the drawn images by ascending id
     further = [n for n in range(len(counts)) for _ in range(1, int(counts[n]))]  # new ids, in order
     order = position[np.array(first + further, dtype=np.int64)]
     images = len(position)
