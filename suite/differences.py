@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
 from suite.errors import SuiteError
-from suite.evaluate.bootstrap import CONFIDENCE, RESAMPLES, Interval, difference, verdict
+from suite.evaluate.bootstrap import CONFIDENCE, RESAMPLES, Interval, difference, no_verdict, verdict
 from suite.evaluate.samples import FEWER_RESAMPLES, SAMPLES_FILE, has_metric, paired, read_samples
 from suite.orchestration.plan import Plan
 from suite.orchestration.store import read_record, run_dir
@@ -80,19 +78,7 @@ def row_difference(plan: Plan, a: tuple[str, ...], b: tuple[str, ...], column: C
         seeds_b.append(both[1])
     resamples = FEWER_RESAMPLES.get(str(seeds_a[0]["kind"]), RESAMPLES)
     interval = difference(seeds_a, seeds_b, column.metric, n_resamples=resamples, confidence=CONFIDENCE)
-    return Difference(interval, verdict(interval, column.lower_is_better), _undefined(interval))
-
-
-def _undefined(interval: Interval) -> str:
-    """Why an interval gives no verdict although both rows have samples: NaN metrics."""
-    if np.isnan(interval.estimate):
-        return "a row's metric is NaN (a diverged fine-tuning, or no test sample it applies to)"
-    if interval.undefined:
-        return (
-            f"a row's metric is NaN on {interval.undefined} of {interval.resamples} resamples "
-            "(resamples without any test sample it applies to)"
-        )
-    return ""
+    return Difference(interval, verdict(interval, column.lower_is_better), no_verdict(interval))
 
 
 def _done(plan: Plan, key: str) -> bool:

@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from suite.evaluate import bootstrap
-from suite.evaluate.bootstrap import Interval, difference, paired_bootstrap, verdict
+from suite.evaluate.bootstrap import Interval, difference, no_verdict, paired_bootstrap, verdict
 from suite.evaluate.samples import confusion_samples, mean_samples, paired, pckh_samples
 
 
@@ -117,13 +117,11 @@ def test_nan_metrics_give_no_verdict_and_say_on_how_many_resamples():
     denominator a resample can draw empty (a joint annotated on 2 of 40 persons) is NaN on just those
     resamples. Neither gets a verdict, and the count of undefined resamples is kept: (1 − 2/40)^40 of
     them draw neither person."""
-    from suite.differences import _undefined
-
     values = np.arange(20.0)
     diverged = mean_samples(np.arange(20), {"m": np.where(values == 3, np.nan, values)})
     interval = difference([diverged], [mean_samples(np.arange(20), {"m": values})], "m", n_resamples=400)
     assert np.isnan(interval.estimate) and verdict(interval, lower_is_better=True) == ""
-    assert interval.undefined == 400 and "metric is NaN (a diverged" in _undefined(interval)
+    assert interval.undefined == 400 and "metric is NaN (a diverged" in no_verdict(interval)
     annotated = np.ones((40, 16), bool)
     annotated[2:, 0] = False  # joint 0 (r_ankle) annotated on persons 0 and 1 only
     a = pckh_samples(np.arange(40), annotated, annotated, annotated)
@@ -131,5 +129,5 @@ def test_nan_metrics_give_no_verdict_and_say_on_how_many_resamples():
     rare = difference([a], [b], "ankle", n_resamples=1000)
     assert np.isfinite(rare.estimate) and verdict(rare, lower_is_better=False) == ""
     assert rare.undefined == pytest.approx(1000 * (1 - 2 / 40) ** 40, rel=0.25)
-    assert f"NaN on {rare.undefined} of 1000 resamples" in _undefined(rare)
-    assert _undefined(difference([a], [a], "total", n_resamples=100)) == ""
+    assert f"NaN on {rare.undefined} of 1000 resamples" in no_verdict(rare)
+    assert no_verdict(difference([a], [a], "total", n_resamples=100)) == ""

@@ -49,6 +49,18 @@ def verdict(interval: Interval | None, lower_is_better: bool) -> str:
     return "better" if higher != lower_is_better else "worse"
 
 
+def no_verdict(interval: Interval) -> str:
+    """Why `verdict` gives none for an interval: its metric is NaN for a row, or on some resamples."""
+    if np.isnan(interval.estimate):
+        return "a row's metric is NaN (a diverged fine-tuning, or no test sample it applies to)"
+    if interval.undefined:
+        return (
+            f"a row's metric is NaN on {interval.undefined} of {interval.resamples} resamples "
+            "(resamples without any test sample it applies to)"
+        )
+    return ""
+
+
 def percentile_interval(distribution: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """The percentile interval of a bootstrap distribution (linear interpolation between order stats)."""
     alpha = (1 - confidence) / 2
