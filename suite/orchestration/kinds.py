@@ -103,14 +103,14 @@ KINDS: dict[str, Kind] = {
         Kind("h36m-crops", "crops", "prepare", f"{_JOBS}:run_h36m_crops", _prepare_hours),
         Kind("weights", None, None, None, _free),
         Kind("import", "backbone.pt", "prepare", f"{_JOBS}:run_import", _free),
-        # a pre-training's checkpoint.pt (both encoders, queues, optimisers, RNG states: ~3x backbone.pt)
         Kind(
             "pretrain",
             "backbone.pt",
             "pretrain",
             f"{_JOBS}:run_pretrain",
             _pretrain_hours,
-            ("checkpoint.pt",),
+            # both encoders, queues, optimisers and RNG states: ~3x backbone.pt, read by a resume alone
+            prunable=("checkpoint.pt",),
         ),
         Kind("finetune", "model.pt", "finetune", f"{_JOBS}:run_finetune", _finetune_hours),
         Kind("evaluate", "metrics.json", "evaluate", f"{_JOBS}:run_evaluate", _evaluate_hours),
