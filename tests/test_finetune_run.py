@@ -12,6 +12,7 @@ import torch
 import torchvision
 from samples_check import assert_samples_reproduce_the_metrics
 
+from suite.checkpoints.importers import import_backbone
 from suite.data.synth import generic, h36m, mpii
 from suite.errors import SuiteError
 from suite.finetune.catalog import TASKS
@@ -97,6 +98,20 @@ def test_init_weights_go_through_the_importers(synth, tmp_path):
     )
     trunk = backbone_state(model)
     assert "fc.weight" not in trunk and all(torch.equal(trunk[key], weights[key]) for key in trunk)
+    # a fine-tuned model is itself an init: another task starts from its trunk
+    imported, report = import_backbone(model)
+    assert "fine-tuned on 'h36m-3d'" in " ".join(report.notes)
+    assert all(torch.equal(imported[key], trunk[key]) for key in trunk)
+    again = train_task(
+        "classification",
+        task_data("classification", synth),
+        "demo",
+        tmp_path / "next",
+        init=model,
+        max_steps=0,
+        changes=CLASSIFICATION_CHANGES,
+    )
+    assert all(torch.equal(backbone_state(again)[key], weights[key]) for key in trunk)
 
 
 def test_classification_trains_a_backbone_torchvision_loads(synth, tmp_path):

@@ -11,7 +11,8 @@ differs. The returned state dict never holds fc: it is the trunk ResNetTrunk loa
 
 Layouts (shared/reference/pretraining-methods.md; a leading `module.` is stripped from every key
 first, so DDP-wrapped and unwrapped saves read alike, moco issue #84):
-  suite     {"format": "suite-pretrain", "version": 1, "method", "backbone": torchvision names}
+  suite     {"format": "suite-pretrain", "version": 1, "method", "backbone": torchvision names}, or a
+            fine-tuned model {"format": "suite-finetune-model", "version": 1, "task", "backbone"}
   liftedcl  state_dict (or the bare dict saved every 50 epochs) -> encoder_q.; drops
             mlp_invariant, conv_variant, lifting (§1.9)
   resim     MoCo's main_moco.py layout: state_dict -> encoder_q.; drops fc.0/fc.2 and the FPN
@@ -58,7 +59,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torchvision
@@ -188,25 +189,34 @@ class Importer:
         return () if self.keeps_fc and "fc.weight" in backbone else FC
 
 
-class SuitePretrain(Importer):
-    """Our trainer's checkpoints: the backbone is stored under torchvision names, fc removed."""
+class SuiteFile(Importer):
+    """Our own files, the backbone stored under torchvision names (fc removed): a pre-training's
+    checkpoint, or a fine-tuned model (its trunk after the task, to start another task from)."""
 
-    VERSION = 1
+    # format -> the version read
+    VERSIONS: ClassVar[dict[str, int]] = {"suite-pretrain": 1, "suite-finetune-model": 1}
 
     def matches(self, checkpoint: Mapping[str, Any]) -> bool:
-        return checkpoint.get("format") == "suite-pretrain"
+        return checkpoint.get("format") in self.VERSIONS
 
     def accepts(self, checkpoint: Mapping[str, Any]) -> bool:
         return self.matches(checkpoint)
 
     def raw(self, checkpoint: Mapping[str, Any]) -> Mapping[str, Tensor] | None:
-        if checkpoint.get("version") != self.VERSION:
+        kind, version = checkpoint.get("format"), checkpoint.get("version")
+        if version != self.VERSIONS[kind]:
             raise SuiteError(
-                f"suite-pretrain checkpoint of version {checkpoint.get('version')!r}; "
-                f"this suite reads version {self.VERSION}",
+                f"{kind} checkpoint of version {version!r}; this suite reads version {self.VERSIONS[kind]}",
                 fix="export it with the suite version that wrote it, or re-run the pre-training",
             )
         return checkpoint.get("backbone") if _is_state_dict(checkpoint.get("backbone")) else None
+
+    def describe(self, checkpoint: Mapping[str, Any]) -> str:
+        """What the file holds, for the load report: the method that pre-trained it or the task it was
+        fine-tuned on."""
+        if checkpoint.get("format") == "suite-pretrain":
+            return f"method {checkpoint.get('method')!r}"
+        return f"fine-tuned on {checkpoint.get('task')!r} (from {checkpoint.get('init') or 'random init'})"
 
 
 def _at(checkpoint: Mapping[str, Any], container: str | tuple[str, ...] | None) -> Any:
@@ -235,8 +245,13 @@ def _strip_module(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
 # DenseCL's raw file (its encoder_q.0 alias) and solo-learn's (its Lightning key) before the plain
 # backbone. prefix of OpenMMLab; the bare layouts last.
 IMPORTERS: tuple[Importer, ...] = (
-    SuitePretrain(
-        "suite", 'suite pre-training: {"format": "suite-pretrain", "backbone": ...}', (), ("",), ()
+    SuiteFile(
+        "suite",
+        'suite pre-training or fine-tuned model: {"format": "suite-pretrain" | "suite-finetune-model", '
+        '"backbone": ...}',
+        (),
+        ("",),
+        (),
     ),
     Importer(
         "liftedcl",
@@ -531,8 +546,8 @@ def _import(
     report.dropped = dropped
     if any(key.startswith("module.") for key in importer.raw(checkpoint) or {}):
         report.notes.append("`module.` prefix stripped")
-    if importer.name == "suite":
-        report.notes.append(f"method {checkpoint.get('method')!r}")
+    if isinstance(importer, SuiteFile):
+        report.notes.append(importer.describe(checkpoint))
     trunk = {key: value for key, value in backbone.items() if key not in FC}
     report.checksum = checksum(trunk)
     if not report.ok:
