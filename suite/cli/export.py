@@ -11,7 +11,9 @@ from suite.checkpoints.formats import FORMATS, TARGETS
 def add_parser(verbs: argparse._SubParsersAction) -> None:
     export = verbs.add_parser("export", help="a pre-trained backbone as a torchvision or mmpose checkpoint")
     export.add_argument(
-        "checkpoint", type=Path, help="ours, or an official MoCo/LiftedCL/ReSim/PixPro/DenseCL file"
+        "checkpoint",
+        type=Path,
+        help="ours (a pre-training checkpoint or a fine-tuned model.pt), or any format --init reads",
     )
     export.add_argument("--to", choices=TARGETS, required=True)
     export.add_argument("--out", type=Path, required=True)

@@ -20,7 +20,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         "%(choices)s, or another registered task (each task's settings are listed below)",
     )
     finetune.add_argument(
-        "--init", type=Path, help="backbone checkpoint (any supported format); none: random"
+        "--init",
+        type=Path,
+        help="backbone checkpoint (any supported format, a fine-tuned model.pt too); none: random",
     )
     finetune.add_argument(
         "--data", type=Path, help="the task's dataset root, or a SynthHuman tree (default: suite.toml)"
