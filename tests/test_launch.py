@@ -1,11 +1,12 @@
 """Launching: a failed run is reported with its error and log, and only it runs again; run states."""
 
 import numpy as np
+from test_io import _killed_write
 
-from suite.orchestration.launch import DEPENDENCY_FAILED, run_here, run_state
+from suite.orchestration.launch import DEPENDENCY_FAILED, launch, run_here, run_state
 from suite.orchestration.plan import Plan, make_run
 from suite.orchestration.show import plan_table
-from suite.orchestration.store import add_submission, read_record, write_record
+from suite.orchestration.store import SUBMISSION, add_submission, read_record, run_dir, write_record
 from suite.profiles import SMOKE_RUN
 from suite.tables import TABLES
 
@@ -64,3 +65,21 @@ def test_slurm_states_come_from_records_and_squeue_not_sacct(tmp_path):
     assert run_state(run, plan.workdir, squeue(None)).status == "stopped"
     write_record(plan.workdir, key, {**record, "status": "done"})
     assert run_state(run, plan.workdir, squeue(None)).status == "done"
+
+
+def test_what_killed_writers_left_half_written_is_removed_by_the_next_attempt_and_run(tmp_path):
+    """A killed attempt's temporaries go when the run's next job starts; a killed `run`'s submission
+    temporaries when the next `run` takes the work directory's lock (also in runs that are done)."""
+    from suite.data.synth import coco
+
+    coco.write(tmp_path / "coco", 4, np.random.default_rng(0))
+    plan = crops_plan(tmp_path, tmp_path / "coco")
+    first, second = plan.runs
+    stale = [_killed_write(run_dir(plan.workdir, first) / name) for name in ("index.json", "images/1.jpg")]
+    submission = _killed_write(run_dir(plan.workdir, first) / SUBMISSION)
+    assert run_here(plan, "debug", poll_s=0.01)
+    assert not any(path.exists() for path in stale) and submission.exists()  # `run` may be writing it
+    done = _killed_write(run_dir(plan.workdir, second) / SUBMISSION)
+    assert launch(plan, "debug", None, wait=True, poll_s=0.01)
+    assert not submission.exists() and not done.exists()
+    assert not list(plan.workdir.rglob(".*.tmp"))

@@ -34,10 +34,12 @@ import submitit
 from tqdm import tqdm
 
 from suite.errors import SuiteError
+from suite.io import remove_stale_temporaries
 from suite.orchestration.cluster import Cluster
 from suite.orchestration.kinds import KINDS
 from suite.orchestration.plan import Plan, Run
 from suite.orchestration.store import (
+    SUBMISSION,
     SUBMITIT,
     WorkdirLock,
     add_submission,
@@ -45,6 +47,7 @@ from suite.orchestration.store import (
     provenance,
     read_record,
     read_submission,
+    remove_stale_submissions,
     run_dir,
     write_record,
 )
@@ -94,6 +97,9 @@ class RunJob(submitit.helpers.Checkpointable):
         self.started = time.time()
         main = _job_rank() == 0
         if main:
+            # this job is the run's one live writer (but of the submission file, which `run` may be writing
+            # now): what an earlier, killed attempt left half-written goes
+            remove_stale_temporaries(folder, recursive=True, keep=(SUBMISSION,))
             self._attempt("running")
         try:
             result = execute(self.run, folder)
@@ -317,6 +323,7 @@ def launch(plan: Plan, executor: str, cluster: Cluster | None, *, wait: bool, po
 
     SLURM without wait returns once the jobs are submitted (True if nothing was left)."""
     with WorkdirLock(plan.workdir):
+        remove_stale_submissions(plan.workdir)
         prune(plan)
         if executor == "slurm":
             submitted = submit_slurm(plan, cluster)

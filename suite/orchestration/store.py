@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.errors import SuiteError
-from suite.io import write_json
+from suite.io import remove_stale_temporaries, write_json
 
 RUNS = "runs"
 SUBMITIT = "submitit"
@@ -92,6 +92,14 @@ def add_submission(root: Path, key: str, executor: str, job_id: str, folder: Pat
     )
     write_json(run_dir(root, key) / SUBMISSION, submission)
     return submission
+
+
+def remove_stale_submissions(root: Path) -> int:
+    """Delete the submission temporaries a killed `run` left: only `run` writes submission files, and only
+    while it holds the work directory's lock, so for its next holder every one is stale."""
+    runs = Path(root) / RUNS
+    folders = [folder for folder in runs.iterdir() if folder.is_dir()] if runs.is_dir() else []
+    return sum(remove_stale_temporaries(folder, SUBMISSION) for folder in folders)
 
 
 def provenance() -> dict[str, Any]:

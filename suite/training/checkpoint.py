@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from suite.errors import SuiteError
-from suite.io import atomic_write_bytes
+from suite.io import atomic_write_bytes, remove_stale_temporaries
 
 LATEST = "checkpoint.pt"
 
@@ -66,8 +66,7 @@ def latest(folder: str | Path) -> Path | None:
 
 def remove_stale(folder: Path) -> None:
     """Delete the temporary files of a save that was killed half-way."""
-    for stale in folder.glob(f".{LATEST}.*.tmp"):
-        stale.unlink()
+    remove_stale_temporaries(folder, LATEST)
 
 
 def state_of(objects: Mapping[str, Any]) -> dict[str, Any]:
