@@ -27,7 +27,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write `data` to `path` atomically (temporary name, fsync, rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # temporary_pattern()
+    fd, tmp = open_temporary(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -40,8 +40,13 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
+def open_temporary(path: Path) -> tuple[int, str]:
+    """A new temporary file beside `path`, `.NAME.<random>.tmp` (temporary_pattern): its descriptor, name."""
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+
+
 def temporary_pattern(name: str = "*") -> str:
-    """The glob of atomic_write_bytes' temporaries of a file `name` ("*": of any file)."""
+    """The glob of open_temporary's files for a file `name` ("*": of any file)."""
     return f".{name}.*.tmp"
 
 

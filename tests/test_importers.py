@@ -13,7 +13,6 @@ import torchvision
 from suite.checkpoints.importers import (
     FORMATS,
     CheckpointRefused,
-    SuiteFile,
     import_backbone,
     import_checkpoint,
     infer_arch,
@@ -345,16 +344,6 @@ def test_suite_checkpoint_of_another_version_is_refused():
     finetuned = {"format": "suite-finetune-model", "version": 2, "task": "h36m-3d", "backbone": TRUNK}
     with pytest.raises(SuiteError, match="suite-finetune-model checkpoint of version 2"):
         import_checkpoint(finetuned)
-
-
-def test_the_suite_importer_reads_the_versions_our_writers_write():
-    from suite.finetune import run
-    from suite.pretrain import checkpoint
-
-    assert SuiteFile.VERSIONS == {
-        checkpoint.FORMAT: checkpoint.VERSION,
-        run.MODEL_FORMAT: run.MODEL_VERSION,
-    }
 
 
 def test_truncated_or_missing_file_is_named(tmp_path):

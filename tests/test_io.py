@@ -3,12 +3,11 @@
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from suite.io import atomic_write_bytes, remove_stale_temporaries, write_json
+from suite.io import atomic_write_bytes, open_temporary, remove_stale_temporaries, write_json
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
@@ -40,9 +39,9 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path, monk
 
 
 def _killed_write(path):
-    """The temporary a writer killed between mkstemp and rename leaves (atomic_write_bytes' own naming)."""
+    """The temporary a writer killed between creating it and renaming it leaves."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, name = open_temporary(path)
     os.close(fd)
     return Path(name)
 

@@ -65,7 +65,7 @@ import torch
 import torchvision
 from torch import Tensor
 
-from suite.checkpoints.formats import FORMATS
+from suite.checkpoints.formats import FORMATS, MODEL_FORMAT, MODEL_VERSION, PRETRAIN_FORMAT, PRETRAIN_VERSION
 from suite.errors import SuiteError
 from suite.models.backbone import ARCHS
 
@@ -193,8 +193,7 @@ class SuiteFile(Importer):
     """Our own files, the backbone stored under torchvision names (fc removed): a pre-training's
     checkpoint, or a fine-tuned model (its trunk after the task, to start another task from)."""
 
-    # format -> the version read
-    VERSIONS: ClassVar[dict[str, int]] = {"suite-pretrain": 1, "suite-finetune-model": 1}
+    VERSIONS: ClassVar[dict[str, int]] = {PRETRAIN_FORMAT: PRETRAIN_VERSION, MODEL_FORMAT: MODEL_VERSION}
 
     def matches(self, checkpoint: Mapping[str, Any]) -> bool:
         return checkpoint.get("format") in self.VERSIONS
@@ -207,14 +206,14 @@ class SuiteFile(Importer):
         if version != self.VERSIONS[kind]:
             raise SuiteError(
                 f"{kind} checkpoint of version {version!r}; this suite reads version {self.VERSIONS[kind]}",
-                fix="export it with the suite version that wrote it, or re-run the pre-training",
+                fix="export it with the suite version that wrote it, or re-run what wrote it",
             )
         return checkpoint.get("backbone") if _is_state_dict(checkpoint.get("backbone")) else None
 
     def describe(self, checkpoint: Mapping[str, Any]) -> str:
         """What the file holds, for the load report: the method that pre-trained it or the task it was
         fine-tuned on."""
-        if checkpoint.get("format") == "suite-pretrain":
+        if checkpoint.get("format") == PRETRAIN_FORMAT:
             return f"method {checkpoint.get('method')!r}"
         return f"fine-tuned on {checkpoint.get('task')!r} (from {checkpoint.get('init') or 'random init'})"
 

@@ -25,6 +25,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from suite.checkpoints.formats import MODEL_FORMAT, MODEL_VERSION
 from suite.config import dataset_roots, env_var
 from suite.data.layouts import SYNTH_FOLDERS
 from suite.errors import SuiteError
@@ -39,8 +40,6 @@ from suite.training import checkpoint
 MODEL_FILE = "model.pt"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.npz"
-MODEL_FORMAT = "suite-finetune-model"
-MODEL_VERSION = 1
 
 
 def task_config(name: str, profile: FinetuneProfile, changes: Mapping[str, Any] | None = None):

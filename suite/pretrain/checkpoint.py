@@ -23,11 +23,11 @@ from typing import Any
 
 from torch import Tensor
 
+from suite.checkpoints.formats import PRETRAIN_FORMAT, PRETRAIN_VERSION
 from suite.errors import SuiteError
 from suite.training import checkpoint as checkpoint_file
 
-FORMAT = "suite-pretrain"
-VERSION = 1
+FORMAT, VERSION = PRETRAIN_FORMAT, PRETRAIN_VERSION
 LATEST = checkpoint_file.LATEST
 save = checkpoint_file.save
 latest = checkpoint_file.latest

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from suite.errors import SuiteError
-from suite.io import atomic_write_bytes, remove_stale_temporaries
+from suite.io import atomic_write_bytes
 
 LATEST = "checkpoint.pt"
 
@@ -62,11 +62,6 @@ def latest(folder: str | Path) -> Path | None:
     """The run's latest checkpoint, or None if it has none yet."""
     path = Path(folder) / LATEST
     return path if path.is_file() else None
-
-
-def remove_stale(folder: Path) -> None:
-    """Delete the temporary files of a save that was killed half-way."""
-    remove_stale_temporaries(folder, LATEST)
 
 
 def state_of(objects: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, default_collate
 
 from suite.errors import SuiteError
+from suite.io import remove_stale_temporaries
 from suite.training import checkpoint, state
 from suite.training.log import RunLog
 from suite.training.optim import Stepper
@@ -140,7 +141,7 @@ def fit(
     state.broadcast(adapter.model)
     if process.is_main:
         out.mkdir(parents=True, exist_ok=True)
-        checkpoint.remove_stale(out)
+        remove_stale_temporaries(out, checkpoint.LATEST)  # a save killed half-way
 
     order = sampler(len(data), process.world_size, process.rank, seed, drop_last=True)
     loader = data_loader(data, order, per_process, process, seed, loader_workers(budget.workers), collate)
