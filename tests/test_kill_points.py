@@ -9,6 +9,7 @@ same bytes in every file a later step or a user reads, no half-written file, and
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -95,7 +96,7 @@ def _contents(workdir: Path) -> dict[str, bytes]:
 def root(tmp_path_factory):
     """A folder whose work/ and results/ the killed run uses, holding straight/ and straight-results/,
     what the same command left there when never stopped (files name their inputs by absolute path, so
-    both runs use the same one)."""
+    both runs use the same one). Deleted after the module (1.5 GB), as a passing test's tmp_path is."""
     root = tmp_path_factory.mktemp("kill")
     done = subprocess.run(
         _command(root / "work", root / "results"), capture_output=True, text=True, timeout=900
@@ -103,7 +104,8 @@ def root(tmp_path_factory):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     (root / "work").rename(root / "straight")
     (root / "results").rename(root / "straight-results")
-    return root
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_killed_at_every_kind_of_point_a_rerun_ends_with_the_same_bytes(root):
