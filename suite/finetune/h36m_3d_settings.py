@@ -72,6 +72,9 @@ class H36m3dConfig:
 # steps from it score 1.02 x with the protocol's augmentation, 0.93 x without any and 0.95 x with the
 # trunk frozen; from it each augmentation alone: flip 0.92 x, colour 0.93 x, occlusion 0.97 x, rotation
 # and scale 0.99 x. Scaling the head's output (x10, x30) or batch-normalising its input did not help.
+# Nor did cues the figures lack (2026-12-07, 160 steps): a chest print marking the front 1.05 x (h36m-2d's
+# JDR 60.3 vs 60.9 without it), every subject's sequences drawn around per-action key poses 1.05 x
+# (JDR 65.5), though a ridge lift of the true 2D joints scores 0.50 x (0.33 x on the per-action poses).
 DEMO = {"input_size": 64, "batch_size": 16, "epochs": 5, "milestones": (2, 3)}
 # The demo's code paths at the least work that still runs every step; its numbers mean nothing.
 SMOKE = {**DEMO, "epochs": 1, "milestones": ()}
