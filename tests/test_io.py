@@ -3,11 +3,11 @@
 import json
 import os
 import stat
-from pathlib import Path
 
 import pytest
+from killed_write import killed_write
 
-from suite.io import atomic_write_bytes, open_temporary, remove_stale_temporaries, write_json
+from suite.io import atomic_write_bytes, remove_stale_temporaries, write_json
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
@@ -38,20 +38,12 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temporary(tmp_path, monk
     assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
 
 
-def _killed_write(path):
-    """The temporary a writer killed between creating it and renaming it leaves."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = open_temporary(path)
-    os.close(fd)
-    return Path(name)
-
-
 def test_stale_temporaries_are_removed_by_name_depth_and_keep(tmp_path):
     write_json(tmp_path / "record.json", {"status": "done"})
     (tmp_path / ".hidden.tmp").write_text("a user's file, not a temporary of ours")
-    record = _killed_write(tmp_path / "record.json")
-    submission = _killed_write(tmp_path / "submission.json")
-    nested = _killed_write(tmp_path / "images" / "0001.jpg")
+    record = killed_write(tmp_path / "record.json")
+    submission = killed_write(tmp_path / "submission.json")
+    nested = killed_write(tmp_path / "images" / "0001.jpg")
     assert remove_stale_temporaries(tmp_path, "record.json") == 1 and not record.exists()
     assert remove_stale_temporaries(tmp_path, keep=("submission.json",)) == 0 and submission.exists()
     assert remove_stale_temporaries(tmp_path, recursive=True, keep=("submission.json",)) == 1

@@ -1,7 +1,7 @@
 """Launching: a failed run is reported with its error and log, and only it runs again; run states."""
 
 import numpy as np
-from test_io import _killed_write
+from killed_write import killed_write
 
 from suite.orchestration.launch import DEPENDENCY_FAILED, launch, run_here, run_state
 from suite.orchestration.plan import Plan, make_run
@@ -75,11 +75,11 @@ def test_what_killed_writers_left_half_written_is_removed_by_the_next_attempt_an
     coco.write(tmp_path / "coco", 4, np.random.default_rng(0))
     plan = crops_plan(tmp_path, tmp_path / "coco")
     first, second = plan.runs
-    stale = [_killed_write(run_dir(plan.workdir, first) / name) for name in ("index.json", "images/1.jpg")]
-    submission = _killed_write(run_dir(plan.workdir, first) / SUBMISSION)
+    stale = [killed_write(run_dir(plan.workdir, first) / name) for name in ("index.json", "images/1.jpg")]
+    submission = killed_write(run_dir(plan.workdir, first) / SUBMISSION)
     assert run_here(plan, "debug", poll_s=0.01)
     assert not any(path.exists() for path in stale) and submission.exists()  # `run` may be writing it
-    done = _killed_write(run_dir(plan.workdir, second) / SUBMISSION)
+    done = killed_write(run_dir(plan.workdir, second) / SUBMISSION)
     assert launch(plan, "debug", None, wait=True, poll_s=0.01)
     assert not submission.exists() and not done.exists()
     assert not list(plan.workdir.rglob(".*.tmp"))

@@ -188,6 +188,10 @@ class Importer:
     def expected_missing(self, backbone: StateDict) -> tuple[str, ...]:
         return () if self.keeps_fc and "fc.weight" in backbone else FC
 
+    def describe(self, checkpoint: Mapping[str, Any]) -> str | None:
+        """What the file says about its own training, for the load report (None: nothing)."""
+        return None
+
 
 class SuiteFile(Importer):
     """Our own files, the backbone stored under torchvision names (fc removed): a pre-training's
@@ -211,8 +215,7 @@ class SuiteFile(Importer):
         return checkpoint.get("backbone") if _is_state_dict(checkpoint.get("backbone")) else None
 
     def describe(self, checkpoint: Mapping[str, Any]) -> str:
-        """What the file holds, for the load report: the method that pre-trained it or the task it was
-        fine-tuned on."""
+        """The method that pre-trained it, or the task it was fine-tuned on."""
         if checkpoint.get("format") == PRETRAIN_FORMAT:
             return f"method {checkpoint.get('method')!r}"
         return f"fine-tuned on {checkpoint.get('task')!r} (from {checkpoint.get('init') or 'random init'})"
@@ -545,8 +548,8 @@ def _import(
     report.dropped = dropped
     if any(key.startswith("module.") for key in importer.raw(checkpoint) or {}):
         report.notes.append("`module.` prefix stripped")
-    if isinstance(importer, SuiteFile):
-        report.notes.append(importer.describe(checkpoint))
+    if (description := importer.describe(checkpoint)) is not None:
+        report.notes.append(description)
     trunk = {key: value for key, value in backbone.items() if key not in FC}
     report.checksum = checksum(trunk)
     if not report.ok:

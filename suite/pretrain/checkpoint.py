@@ -27,7 +27,6 @@ from suite.checkpoints.formats import PRETRAIN_FORMAT, PRETRAIN_VERSION
 from suite.errors import SuiteError
 from suite.training import checkpoint as checkpoint_file
 
-FORMAT, VERSION = PRETRAIN_FORMAT, PRETRAIN_VERSION
 LATEST = checkpoint_file.LATEST
 save = checkpoint_file.save
 latest = checkpoint_file.latest
@@ -35,7 +34,7 @@ latest = checkpoint_file.latest
 
 def load(path: str | Path) -> dict[str, Any]:
     """A checkpoint of ours, on the CPU; SuiteError naming the file if it is unreadable or foreign."""
-    return checkpoint_file.load(path, FORMAT, VERSION)
+    return checkpoint_file.load(path, PRETRAIN_FORMAT, PRETRAIN_VERSION)
 
 
 def read_backbone(path: str | Path) -> dict[str, Tensor]:

@@ -26,8 +26,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from suite.checkpoints.formats import PRETRAIN_FORMAT, PRETRAIN_VERSION
 from suite.data.views import ViewBatch
-from suite.pretrain import checkpoint
 from suite.pretrain.method import Method, StepOutput
 from suite.profiles import PretrainProfile
 from suite.training.loop import Budget, autocast, fit
@@ -53,8 +53,8 @@ def train(method: Method, data: Dataset, profile: PretrainProfile, out: Path, **
         budget,
         out,
         identity=run_identity(method, profile),
-        format=checkpoint.FORMAT,
-        version=checkpoint.VERSION,
+        format=PRETRAIN_FORMAT,
+        version=PRETRAIN_VERSION,
         collate=_collate(data),
         sampler=_epoch_sampler,
         exports=adapter.exports,
