@@ -47,7 +47,7 @@ SIZE = 32
 
 
 def task(roots: dict[str, Path], **changes):
-    return build_task("h36m-3d", roots, finetune_profile("demo"), {"input_size": SIZE, **changes})
+    return build_task("h36m-3d", roots, finetune_profile("smoke"), {"input_size": SIZE, **changes})
 
 
 def rle_get_affine_transform(center, width, rotation, size):
