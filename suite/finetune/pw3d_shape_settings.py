@@ -46,7 +46,9 @@ class Pw3dShapeConfig:
 # ~80 s of training, ~3 s of test. Random init reaches a reconstruction error of 97.5 mm against the
 # mean parameters' 102.1: past the baseline, not far. 8 epochs (176 steps) reach 100.1, 16 epochs 99.4
 # (the runs vary by a few mm); lr 5e-4 reaches 102.4 (MPJPE far better, the articulation no better) and
-# lr 2e-3 diverges (NaN).
+# lr 2e-3 diverges (NaN). On SynthHuman v2 (2026-12-07; the demo-all run of 78ba80b scored 102.1 against
+# 102.1): 102.07 as is, 100.3 without flip and pixel noise, and without them at lr 1e-4 96.7 with seed 0
+# but 111.4 with seed 1, at 2e-4 101.5: seeds move it more than these settings do.
 DEMO = {
     "input_size": 64,
     "batch_size": 16,
