@@ -67,9 +67,9 @@ class H36m3dConfig:
 # 0.93 x without augmentation. The target is the limbs' depth and 2D: perfect 2D joints with the mean
 # pose's depths would score 0.57 x, a ridge lift of the true 2D joints 0.50 x; a model that knew each
 # person's facing and predicted the mean pose turned that way, 0.81 x.
+SCALE = {"input_size": 64, "batch_size": 16}
 DEMO = {
-    "input_size": 64,
-    "batch_size": 16,
+    **SCALE,
     "epochs": 10,
     "milestones": (),
     "flip_p": 0.0,
@@ -80,7 +80,7 @@ DEMO = {
 }
 # The demo's code paths at the least work that still runs every step, the protocol's augmentation
 # included (the tests run it); its numbers mean nothing.
-SMOKE = {"input_size": 64, "batch_size": 16, "epochs": 1, "milestones": ()}
+SMOKE = {**SCALE, "epochs": 1, "milestones": ()}
 
 # Paper: RLE's ResNet-50 at 256 px (batch 128, fp32) trains on 741 images/s on one H200, over 2 x 312K
 # samples (Human3.6M and MPII, 1:1) per epoch. Demo: measured as above.

@@ -51,11 +51,10 @@ def _optimizer(parameters: list[nn.Parameter], spec: OptimSpec | OptimizerSpec) 
     """Adam as foreach (one multi-tensor update) and SGD as fused (one kernel per tensor for weight decay,
     momentum and step), faster on the CPU than the per-tensor loop the official codes run. A ResNet-18's
     update on 2 threads (2026-12-07): Adam 31 ms as the loop, 19 as foreach; SGD 11-22 ms as the loop or
-    foreach, 3-4 fused. On a ResNet-18 each gives the loop's parameters bit for bit (tests/test_optim.py),
-    and the demo's MoCo-v2 pre-trainings and Adam fine-tunings did not move; the fused SGD did round
-    differently somewhere in the supervised stage, LiftedCL's pre-training and the LIP fine-tuning (their
-    demo numbers moved by 0.1-4 units, within the spread between seeds). The fused Adam (6 ms) rounds
-    differently on every model, so it is not used."""
+    foreach, 3-4 fused. The foreach Adam gives the loop's parameters bit for bit; the fused SGD does on
+    the trunk's tensor sizes but rounds by an ulp now and then on others (a 51-wide head, as LiftedCL's
+    lifting output; tests/test_optim.py), so runs with such heads (the supervised stage, LiftedCL, LIP)
+    move within the spread between seeds. The fused Adam (6 ms) rounds differently on every tensor."""
     if isinstance(spec, OptimizerSpec) and spec.kind == "adam":
         return torch.optim.Adam(parameters, lr=spec.lr, weight_decay=spec.weight_decay, foreach=True)
     return torch.optim.SGD(
