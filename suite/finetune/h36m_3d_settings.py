@@ -45,8 +45,8 @@ class H36m3dConfig:
 
 # The protocol at CPU scale (one thread of a 2-core EPYC, SynthHuman n=256, ResNet-18 at 64 px, batch 16):
 # 10 epochs (320 steps), at RLE's lr throughout and without its augmentation (flip, rotation, scale,
-# colour, occlusion), ~95 s of training and ~1 s of flip-tested evaluation. There random init scores
-# 0.909-0.912 x the mean training pose's MPJPE (seeds 0, 1, 2: 310.0-311.2 vs 341.2 mm; PA-MPJPE 0.92 x),
+# colour, occlusion), 85-91 s of training (two jobs at a time) and ~1 s of flip-tested evaluation.
+# There random init scores 0.909-0.912 x the mean training pose's MPJPE (seeds 0, 1, 2: 310.0-311.2 vs 341.2 mm; PA-MPJPE 0.92 x),
 # where the protocol's schedule scaled to the demo (5 epochs, lr / 10 at 2 and / 100 at 3, with its
 # augmentation) stays on the mean pose: 343.3 mm (1.006 x). Measured on that tree (2026-12-07, random init,
 # MPJPE / the baseline's): 160 steps with the lr drops and augmentation 1.006; no drops 1.006; no drops
@@ -85,7 +85,7 @@ SMOKE = {**SCALE, "epochs": 1, "milestones": ()}
 # Paper: RLE's ResNet-50 at 256 px (batch 128, fp32) trains on 741 images/s on one H200, over 2 x 312K
 # samples (Human3.6M and MPII, 1:1) per epoch. Demo: measured as above.
 PAPER_HOURS = (2 * 312_000 * 200 / 741 / 3600, 0.05)
-DEMO_HOURS = (95 / 3600, 1.5 / 3600)
+DEMO_HOURS = (88 / 3600, 1.5 / 3600)
 
 TASKS.add(
     TaskEntry(
