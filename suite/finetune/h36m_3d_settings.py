@@ -44,16 +44,16 @@ class H36m3dConfig:
 
 
 # The protocol at CPU scale (one thread of a 2-core EPYC, SynthHuman n=256, ResNet-18 at 64 px, batch 16):
-# 10 epochs (320 steps), at RLE's lr throughout and without its augmentation (flip, rotation, scale,
-# colour, occlusion), 85-91 s of training (two jobs at a time) and ~1 s of flip-tested evaluation.
-# There random init scores 0.909-0.912 x the mean training pose's MPJPE (seeds 0, 1, 2: 310.0-311.2 vs 341.2 mm; PA-MPJPE 0.92 x),
-# where the protocol's schedule scaled to the demo (5 epochs, lr / 10 at 2 and / 100 at 3, with its
+# 10 epochs (320 steps), at RLE's lr throughout and without its augmentation (flip, rotation, scale, colour,
+# occlusion), 85-91 s of training (two jobs at a time) and ~1 s of flip-tested evaluation. There random init
+# scores 0.909-0.912 x the mean training pose's MPJPE (seeds 0, 1, 2: 310.0-311.2 vs 341.2 mm; PA-MPJPE 0.92
+# x), where the protocol's schedule scaled to the demo (5 epochs, lr / 10 at 2 and / 100 at 3, with its
 # augmentation) stays on the mean pose: 343.3 mm (1.006 x). Measured on that tree (2026-12-07, random init,
-# MPJPE / the baseline's): 160 steps with the lr drops and augmentation 1.006; no drops 1.006; no drops
-# nor rotation, scale, occlusion 1.001, nor flip and colour either 0.939-0.975 (three seeds); 320 steps
-# with flip and colour only 0.924, with none 0.91; 160 steps at lr 2e-3 1.014; SynthHuman n=1024,
-# 320 steps 0.88-0.90 (a larger tree makes every pre-training longer). Augmentation and the lr drops are
-# what a 200-epoch schedule needs against over-fitting; in 320 steps they only slow the way off the mean.
+# MPJPE / the baseline's): 160 steps with the lr drops and augmentation 1.006; no drops 1.006; no drops nor
+# rotation, scale, occlusion 1.001, nor flip and colour either 0.939-0.975 (three seeds); 320 steps with
+# flip and colour only 0.924, with none 0.91; 160 steps at lr 2e-3 1.014; SynthHuman n=1024, 320 steps
+# 0.88-0.90 (a larger tree makes every pre-training longer). Augmentation and the lr drops are what a
+# 200-epoch schedule needs against over-fitting; in 320 steps they only slow the way off the mean.
 # Still short of 0.8 x, and why (2026-12-06/07, 160 steps unless said, with the protocol's schedule):
 # the model first collapses to the mean (its joints spread 5-10 mm across test frames against the
 # truth's 50-430 mm: RLE's coordinate FC reads the L2-normalised pooled feature, whose direction barely
