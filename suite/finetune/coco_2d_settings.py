@@ -65,7 +65,10 @@ class Coco2dConfig:
 # (median error ~25 px against ~30 px in ~200 px crops; still ~21 px after 1,280 steps of 8), while AP
 # needs a few pixels (the true joints with N(0, 8 px) noise per coordinate score AP 4). A model that
 # knows the answers scores AP 74 at these sizes (the heatmap's resolution): the metric is not
-# degenerate, the budget is too small. See the report of issue 9.
+# degenerate, the budget is too small. Nor do tamer poses close it (2026-12-07): a tree whose people are
+# drawn from half of the prior's angle ranges brings the median error to 18 px (24 on this tree), AP still
+# 0 for the model and the mean pose, and there MPII's random init falls below its mean pose (PCKh 15.0
+# vs 16.2). See the report of issue 9.
 # The deconvolutions are 64 channels wide, as mpii-2d's demo (~1.6x faster a step, the same scores there).
 DEMO = {
     "input_size": (64, 96),
