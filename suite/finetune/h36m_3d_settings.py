@@ -67,11 +67,12 @@ class H36m3dConfig:
 # 0.93 x without augmentation. The target is the limbs' depth and 2D: perfect 2D joints with the mean
 # pose's depths would score 0.57 x, a ridge lift of the true 2D joints 0.50 x; a model that knew each
 # person's facing and predicted the mean pose turned that way, 0.81 x.
-# What bounds it is the tree's 64 distinct training poses (each seen by 4 cameras), not the steps
-# (2026-12-07, this demo's settings, seed 0): 1,280 steps score 0.94 x (over-fitting; RLE's loss keeps
-# falling); a tree with one camera per frame, 256 distinct poses in as many images, 0.87 x at 320 steps
-# and 0.87 x at 1,280 (h36m-2d's multiview recipe needs every frame from all 4 cameras, so the trees keep
-# them); poses drawn from half of the prior's angle ranges: 247.0 vs 270.7 mm, 0.91 x again.
+# What bounds it is the tree's 64 distinct training poses (each seen by 4 cameras) as much as the steps
+# (2026-12-07, this demo's settings, seed 0): 1,280 steps score 0.94 x (over-fitting: RLE's loss keeps
+# falling). With one camera per frame, 256 distinct poses in as many images: 0.87 x at 320 steps and at
+# 1,280; 1,024 distinct poses: 0.88 x at 384 steps, 0.85 x at 768 (about twice a demo row's time); so
+# 0.8 x wants thousands of poses and steps. The trees keep 4 cameras per frame: h36m-2d's multiview
+# recipe reads only frames seen by all 4. Poses drawn from half of the prior's angle ranges: 0.91 x again.
 SCALE = {"input_size": 64, "batch_size": 16}
 DEMO = {
     **SCALE,
