@@ -1,7 +1,8 @@
 """torchvision ResNets cut at C5, with the initialisations the official pre-training codes use.
 
 The trunk keeps torchvision's parameter names (conv1, bn1, layer1..layer4) and drops avgpool and
-fc, so its state dict loads into torchvision.models.resnet50() with exactly fc.* missing.
+fc, so its state dict loads into torchvision.models.resnet50() with exactly fc.* missing. Its stem's
+max pooling is suite/models/maxpool.py's: the same numbers, faster on the CPU.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
 from suite.errors import SuiteError
+from suite.models.maxpool import StemMaxPool
 
 ARCHS = {
     "resnet18": (BasicBlock, (2, 2, 2, 2)),
@@ -43,6 +45,7 @@ class ResNetTrunk(ResNet):
         fan_mode, zero_init_residual = INITS[init]
         super().__init__(block, list(layers), zero_init_residual=zero_init_residual)
         del self.avgpool, self.fc
+        self.maxpool = StemMaxPool()  # nn.MaxPool2d(3, 2, 1) with the same numbers, faster on the CPU
         self.arch = arch
         self.num_channels = 512 * block.expansion
         if fan_mode != "fan_out":
