@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd import Function
+from torch.autograd.function import once_differentiable
 
 KERNEL, STRIDE, PADDING = 3, 2, 1
 
@@ -43,6 +44,7 @@ class _PoolWithIndices(Function):
         return values.contiguous()
 
     @staticmethod
+    @once_differentiable  # a second derivative through it raises instead of coming out wrong
     def backward(ctx, grad: Tensor) -> Tensor:
         x, indices = ctx.saved_tensors
         return torch.ops.aten.max_pool2d_with_indices_backward(
