@@ -49,6 +49,10 @@ class Pw3dShapeConfig:
 # lr 2e-3 diverges (NaN). On SynthHuman v2 (2026-12-07; the demo-all run of 78ba80b scored 102.1 against
 # 102.1): 102.07 as is, 100.3 without flip and pixel noise, and without them at lr 1e-4 96.7 with seed 0
 # but 111.4 with seed 1, at 2e-4 101.5: seeds move it more than these settings do.
+# Trees with more distinct poses do not help (2026-12-07, seeds 0 and 1): a key pose every image frame or
+# every two, in 8-frame sequences (~4x the poses, 8 test sequences instead of 3), put random init at
+# 152-155 and 132-140 mm against the mean's 122.4 and 101.0: its MPJPE improves (the global rotation is
+# learned), its articulation moves away from the mean the wrong way.
 DEMO = {
     "input_size": 64,
     "batch_size": 16,
