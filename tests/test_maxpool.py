@@ -48,9 +48,15 @@ def test_windows_of_minus_infinity_route_their_gradient_as_aten():
     assert torch.equal(*grads)
 
 
-def test_channels_last_input_takes_aten_path():
+def test_channels_last_input_keeps_its_memory_format():
+    """A channels-last map (a channels_last run) stays channels-last, with and without gradients."""
     x = activations((2, 4, 9, 9), seed=0).contiguous(memory_format=torch.channels_last)
-    assert torch.equal(StemMaxPool()(x), nn.MaxPool2d(3, 2, 1)(x))
+    with torch.no_grad():
+        plain = StemMaxPool()(x)
+    tracked = StemMaxPool()(x.clone().requires_grad_())
+    for out in (plain, tracked):
+        assert out.is_contiguous(memory_format=torch.channels_last)
+        assert torch.equal(out, nn.MaxPool2d(3, 2, 1)(x))
 
 
 def test_trunk_step_matches_torchvision_resnet():
@@ -61,17 +67,11 @@ def test_trunk_step_matches_torchvision_resnet():
     reference.load_state_dict(trunk.state_dict(), strict=False)
     x = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(2))
 
-    def features(model):
-        if model is trunk:
-            return model(x)
-        stem = model.maxpool(model.relu(model.bn1(model.conv1(x))))
-        return model.layer4(model.layer3(model.layer2(model.layer1(stem))))
-
-    losses = []
-    for model in (trunk, reference):
-        loss = features(model).square().mean()
+    stem = reference.maxpool(reference.relu(reference.bn1(reference.conv1(x))))
+    c5 = reference.layer4(reference.layer3(reference.layer2(reference.layer1(stem))))
+    losses = [trunk(x).square().mean(), c5.square().mean()]
+    for loss in losses:
         loss.backward()
-        losses.append(loss.detach())
     assert isinstance(trunk.maxpool, StemMaxPool)
     assert torch.equal(*losses)
     for name, parameter in trunk.named_parameters():

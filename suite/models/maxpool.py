@@ -13,6 +13,9 @@ memory formats (a channels-last GPU run) use max_pool2d as is.
 
 from __future__ import annotations
 
+from functools import reduce
+from itertools import product
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -27,12 +30,11 @@ def pooled_values(x: Tensor) -> Tensor:
     padded = F.pad(x, (PADDING,) * 4, value=float("-inf"))
     rows, cols = ((size + 2 * PADDING - KERNEL) // STRIDE + 1 for size in x.shape[-2:])
     height, width = STRIDE * (rows - 1) + 1, STRIDE * (cols - 1) + 1  # the span of a view's rows, columns
-    result = None
-    for i in range(KERNEL):
-        for j in range(KERNEL):
-            window = padded[..., i : i + height : STRIDE, j : j + width : STRIDE]
-            result = window.clone() if result is None else torch.maximum(result, window)
-    return result
+    windows = (
+        padded[..., i : i + height : STRIDE, j : j + width : STRIDE]
+        for i, j in product(range(KERNEL), repeat=2)
+    )
+    return reduce(torch.maximum, windows)
 
 
 class _PoolWithIndices(Function):
