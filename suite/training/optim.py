@@ -52,9 +52,12 @@ def _optimizer(parameters: list[nn.Parameter], spec: OptimSpec | OptimizerSpec) 
     momentum and step), faster on the CPU than the per-tensor loop the official codes run. A ResNet-18's
     update on 2 threads (2026-12-07): Adam 31 ms as the loop, 19 as foreach; SGD 11-22 ms as the loop or
     foreach, 3-4 fused. The foreach Adam gives the loop's parameters bit for bit; the fused SGD does on
-    the trunk's tensor sizes but rounds by an ulp now and then on others (a 51-wide head, as LiftedCL's
-    lifting output; tests/test_optim.py), so runs with such heads (the supervised stage, LiftedCL, LIP)
-    move within the spread between seeds. The fused Adam (6 ms) rounds differently on every tensor."""
+    tensors whose size is a multiple of the CPU's vector width (16 floats here: every tensor of a ResNet
+    trunk) and rounds by an ulp now and then on others (20 steps with weight decay and
+    momentum: sizes 1-79 off by up to 1.2e-7 in about half the cases, 2026-12-07), such as a 51-wide
+    head (LiftedCL's lifting output; tests/test_optim.py), so runs with such heads (the supervised
+    stage, LiftedCL, LIP) move within the spread between seeds. The fused Adam (6 ms) rounds
+    differently on every tensor."""
     if isinstance(spec, OptimizerSpec) and spec.kind == "adam":
         return torch.optim.Adam(parameters, lr=spec.lr, weight_decay=spec.weight_decay, foreach=True)
     return torch.optim.SGD(
