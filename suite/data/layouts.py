@@ -20,7 +20,7 @@ SYNTH_FOLDERS = {
 }
 # SynthHuman's generator (suite.data.synth.generate.VERSION): bump when its output changes, so old trees
 # are rewritten and the runs that read them run again. Here so that planning imports no generator.
-SYNTH_VERSION = 2
+SYNTH_VERSION = 3
 
 # COCO (HRNet / SimpleBaseline layout; mmpose's layout without `images/` is read too).
 COCO_SPLITS = ("train2017", "val2017")

@@ -53,12 +53,11 @@ class Pw3dShapeConfig:
 # every two, in 8-frame sequences (~4x the poses, 8 test sequences instead of 3), put random init at
 # 152-155 and 132-140 mm against the mean's 122.4 and 101.0: its MPJPE improves (the global rotation is
 # learned), its articulation moves away from the mean the wrong way.
-# Found then: SynthHuman's shape blend shapes (body_model.shape_blend_shapes, betas 2-9) are not
-# mirror-symmetric as SMPL's nearly are, so SPIN's flip, which keeps the betas, places a flipped
-# person's joints 1-4 cm (median 2 cm) off the mirror image (exact with betas 0). Fields symmetrised as
-# f(p) + M f(M p) make the flip exact but do not change what the demo learns: 101.1, 104.3, 108.3 mm
-# (seeds 0-2) against the mean's 101.7. Not yet applied: it changes SynthHuman's version, every table's
-# tree with it.
+# Found then: SynthHuman v2's shape blend shapes (betas 2-9) were not mirror-symmetric as SMPL's nearly
+# are, so SPIN's flip, which keeps the betas, placed a flipped person's joints 1-4 cm (median 2 cm) off
+# the mirror image. v3 symmetrises them (body_model.shape_blend_shapes; tested): the flip is exact, and
+# what the demo learns does not change (measured before applying it: 101.1, 104.3, 108.3 mm, seeds 0-2,
+# against the mean's 101.7).
 DEMO = {
     "input_size": 64,
     "batch_size": 16,

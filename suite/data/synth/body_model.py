@@ -53,6 +53,7 @@ GIRTH_PER_BETA = 0.08  # relative ring width per unit of beta 1
 FIELD_AMPLITUDE = 0.004  # m per unit of betas 2-9
 FIELD_FREQUENCY = 4.0  # rad/m of their fields
 FIELD_WAVES = 3  # plane waves summed in each field
+MIRROR_X = np.array([-1.0, 1.0, 1.0])  # the mirror that swaps the left and right sides
 BULGE = 0.01  # m a joint's ring swells per unit of (1 - cos bend angle)
 H36M_HIP_OUTSIDE = 0.5  # weight of the hip ring's outermost vertex: H36M's hips sit wider than SMPL's
 H36M_NOSE_FRONT = 0.5  # weight of the head ring's front vertex in H36M's neck/nose
@@ -389,15 +390,21 @@ def h36m_regressor(mesh: Mesh) -> np.ndarray:
 
 
 def shape_blend_shapes(mesh: Mesh, rng: np.random.Generator) -> np.ndarray:
-    """shapedirs (V, 3, 10): height, girth, then smooth random fields (sums of plane waves)."""
+    """shapedirs (V, 3, 10): height, girth, then smooth random fields (sums of plane waves).
+
+    Each field is made mirror-symmetric, f(p) + M f(M p) with M the mirror in x, as SMPL's shape space
+    nearly is: a mirrored person keeps its betas (SPIN's flip keeps them), so a body with any betas,
+    posed by the mirrored pose, is the mirror image of the body posed by the pose."""
     shapedirs = np.zeros((len(mesh.vertices), 3, NUM_BETAS))
     shapedirs[:, :, 0] = HEIGHT_PER_BETA * mesh.vertices
     shapedirs[:, :, 1] = GIRTH_PER_BETA * (mesh.vertices - mesh.centres)
+    vertices, mirrored = mesh.vertices, mesh.vertices * MIRROR_X
     for k in range(2, NUM_BETAS):
         waves = FIELD_FREQUENCY * _unit(rng.normal(size=(FIELD_WAVES, 3)))
         phases = rng.uniform(0, 2 * np.pi, FIELD_WAVES)
         amplitudes = _unit(rng.normal(size=(FIELD_WAVES, 3)))
-        shapedirs[:, :, k] = FIELD_AMPLITUDE * np.sin(mesh.vertices @ waves.T + phases) @ amplitudes
+        field = [FIELD_AMPLITUDE * np.sin(p @ waves.T + phases) @ amplitudes for p in (vertices, mirrored)]
+        shapedirs[:, :, k] = field[0] + field[1] * MIRROR_X
     return shapedirs
 
 
