@@ -62,18 +62,6 @@ def joint_hits(
     return (scaled <= threshold) & visible, visible
 
 
-def per_joint_pckh(
-    pred: np.ndarray, gt: GroundTruth, threshold: float = THRESHOLD
-) -> tuple[np.ndarray, np.ndarray]:
-    """(PCKh per joint (16,) in %, annotated count per joint (16,)) of (N, 16, 2) 0-based predictions.
-
-    A joint that no person has annotated has PCKh NaN (0 / 0, as HRNet's numpy division gives)."""
-    correct, visible = joint_hits(pred, gt, threshold)
-    count = visible.sum(axis=0).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 100.0 * correct.sum(axis=0) / count, count
-
-
 def pckh(pred: np.ndarray, gt: GroundTruth, threshold: float = THRESHOLD) -> dict[str, float]:
     """PCKh of (N, 16, 2) predictions in 0-based image pixels (MPII_JOINTS order, the persons of
     gt_valid.mat in its order) against gt_valid.mat: head, shoulder, elbow, wrist, hip, knee, ankle,
