@@ -58,6 +58,7 @@ class Pw3dShapeConfig:
 # the mirror image. v3 symmetrises them (body_model.shape_blend_shapes; tested): the flip is exact, and
 # what the demo learns does not change (measured before applying it: 101.1, 104.3, 108.3 mm, seeds 0-2,
 # against the mean's 101.7; on v3, demo-all of fa4a0c3: 100.5 against 102.5, seeds 1 and 2 101.0, 105.8).
+# Twice the epochs on v3 (24, 528 steps) do not help either: 101.2 and 105.0 mm with seeds 0 and 1.
 DEMO = {
     "input_size": 64,
     "batch_size": 16,
