@@ -61,7 +61,7 @@ class Pw3dShapeConfig:
 # Twice the epochs on v3 (24, 528 steps) do not help either: 101.2 and 105.0 mm with seeds 0 and 1; nor a
 # key pose every 4 frames instead of 12 (3x the distinct poses): 99.3 and 98.1 against the mean's 98.4.
 # The model does fit its training persons (90.5 against their mean's 104.9 mm, seed 0): what it learns of
-# the articulation from ~45 distinct key poses does not carry over to the test sequences' poses.
+# the articulation from ~50 key poses (17 people x 3) does not carry over to the test sequences' poses.
 DEMO = {
     "input_size": 64,
     "batch_size": 16,
