@@ -2,6 +2,7 @@
 
 import multiprocessing
 import socket
+import subprocess
 
 import pytest
 
@@ -9,6 +10,7 @@ from suite.errors import SuiteError
 from suite.orchestration.store import (
     WorkdirLock,
     add_submission,
+    code_changed,
     provenance,
     read_record,
     read_submission,
@@ -61,6 +63,23 @@ def test_a_second_run_on_the_same_workdir_is_refused(tmp_path):
         holder.join(30)
     with WorkdirLock(tmp_path):  # free again once the holder is gone
         pass
+
+
+def test_rewritten_tables_are_not_code_changes(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True)
+
+    for name in ("suite/x.py", "results/table4.md"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "c")
+    (tmp_path / "results/table4.md").write_text("2\n")
+    (tmp_path / "notes.txt").write_text("untracked\n")
+    assert not code_changed(tmp_path)
+    (tmp_path / "suite/x.py").write_text("2\n")
+    assert code_changed(tmp_path)
 
 
 def test_provenance_names_the_commit_and_versions():

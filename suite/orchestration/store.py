@@ -108,7 +108,7 @@ def provenance() -> dict[str, Any]:
     commit, dirty = None, None
     try:
         commit = _git(source, "rev-parse", "HEAD")
-        dirty = bool(_git(source, "status", "--porcelain", "--untracked-files=no"))
+        dirty = code_changed(source)
     except (OSError, subprocess.CalledProcessError):
         pass
     versions = {}
@@ -123,6 +123,14 @@ def provenance() -> dict[str, Any]:
 
 def host() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid(), "argv0": sys.argv[0]}
+
+
+def code_changed(source: Path) -> bool:
+    """Whether the checkout at source has uncommitted changes to tracked files, other than the tables
+    under results/ that `report` itself rewrites (they say nothing of the code that made a run)."""
+    return bool(
+        _git(source, "status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){RESULTS.name}")
+    )
 
 
 def _git(cwd: Path, *args: str) -> str:
