@@ -11,7 +11,13 @@ from suite.data import smpl
 from suite.data.layouts import SMPL_GENDERS, SMPL_J_REGRESSOR_H36M, SMPL_MODEL
 from suite.data.safe_pickle import load_pickle
 from suite.data.skeleton import JOINTS, bone_lengths
-from suite.data.synth.body_model import VERTEX_IDS, body_joints_h36m, load_smpl, write_body_models
+from suite.data.synth.body_model import (
+    SMPL_JOINTS,
+    VERTEX_IDS,
+    body_joints_h36m,
+    load_smpl,
+    write_body_models,
+)
 from suite.finetune.pw3d_shape import SMPL_FLIP, flip_pose
 
 # SMPL's kinematic tree, as its kintree_table lists it.
@@ -104,7 +110,10 @@ def test_a_mirrored_pose_with_the_same_betas_gives_the_mirror_image(root):
         output = model(betas=betas, global_orient=pose[:, :3], body_pose=pose[:, 3:])
         return output.joints[:, :24].detach().numpy()
 
-    mirrored = joints(pose)[:, list(SMPL_FLIP)] * [-1, 1, 1]
+    sides = {"l_": "r_", "r_": "l_"}
+    twins = [SMPL_JOINTS.index(sides.get(name[:2], name[:2]) + name[2:]) for name in SMPL_JOINTS]
+    assert twins == list(SMPL_FLIP)  # SPIN's permutation, as flip_pose uses it, is the joint names' one
+    mirrored = joints(pose)[:, twins] * [-1, 1, 1]
     np.testing.assert_allclose(joints(mirrored_pose), mirrored, atol=1e-6)  # float32 files; 6 cm asymmetric
 
 

@@ -398,14 +398,23 @@ def shape_blend_shapes(mesh: Mesh, rng: np.random.Generator) -> np.ndarray:
     shapedirs = np.zeros((len(mesh.vertices), 3, NUM_BETAS))
     shapedirs[:, :, 0] = HEIGHT_PER_BETA * mesh.vertices
     shapedirs[:, :, 1] = GIRTH_PER_BETA * (mesh.vertices - mesh.centres)
-    vertices, mirrored = mesh.vertices, mesh.vertices * MIRROR_X
     for k in range(2, NUM_BETAS):
         waves = FIELD_FREQUENCY * _unit(rng.normal(size=(FIELD_WAVES, 3)))
         phases = rng.uniform(0, 2 * np.pi, FIELD_WAVES)
         amplitudes = _unit(rng.normal(size=(FIELD_WAVES, 3)))
-        field = [FIELD_AMPLITUDE * np.sin(p @ waves.T + phases) @ amplitudes for p in (vertices, mirrored)]
-        shapedirs[:, :, k] = field[0] + field[1] * MIRROR_X
+        shapedirs[:, :, k] = _mirror_symmetric_field(mesh.vertices, waves, phases, amplitudes)
     return shapedirs
+
+
+def _mirror_symmetric_field(
+    points: np.ndarray, waves: np.ndarray, phases: np.ndarray, amplitudes: np.ndarray
+) -> np.ndarray:
+    """(N, 3) displacements, m, at (N, 3) points: f(p) + M f(M p), f a sum of plane waves."""
+
+    def field(at: np.ndarray) -> np.ndarray:
+        return FIELD_AMPLITUDE * np.sin(at @ waves.T + phases) @ amplitudes
+
+    return field(points) + field(points * MIRROR_X) * MIRROR_X
 
 
 def pose_blend_shapes(mesh: Mesh) -> np.ndarray:
