@@ -7,17 +7,21 @@ a test: speed is measured here, never asserted).
 
 Every method is built once (ResNet-18, 64 px, batch 32, queues 4096 unless changed); then each round
 runs --steps steps of every method in turn, so that a slow spell of the machine hits them all
-alike. A step is what the trainer does: forward (momentum update, keys, losses), the encoder's
-backward and SGD step, and the method's extra steps (LiftedCL's discriminator). Printed: the median
-ms/step over all rounds after one warm-up step, and its ratio to moco-v2's.
+alike. Where the device computes in bfloat16 natively (a GPU; a CPU with AVX512-BF16 or AMX) and the
+profile asks for it, every method is also timed under its bf16 autocast, as the trainer runs it, beside
+its float32 step (--precision picks one). A step is what the trainer does: forward (momentum update,
+keys, losses), the encoder's backward and SGD step, and the method's extra steps (LiftedCL's
+discriminator). Printed: the median ms/step over all rounds after one warm-up step, its ratio to
+moco-v2's in the same precision and, for bf16, to its own fp32 step.
 
 --shapes paper is the paper profile's ResNet-50 at 256 px (the paper: 32 images per GPU); on a GPU
-the profile's bf16 autocast and channels_last apply, as in the trainer, and the peak memory is
-printed. --shapes demo (the default) takes --arch and --size.
+the profile's channels_last applies, as in the trainer, and the peak memory is printed. --shapes demo
+(the default) takes --arch and --size.
 
 With --moco-repo PATH (a checkout of facebookresearch/moco) the official moco.builder.MoCo (mlp,
 τ 0.2, the same queue and SGD) is timed the same way. Its DDP batch shuffle, all-gather and the
-labels' .cuda() are replaced by their one-process CPU equivalents, as printed.
+labels' .cuda() are replaced by their one-process CPU equivalents, as printed; under bf16 its forward
+runs in the same autocast as ours.
 """
 
 import argparse
@@ -35,6 +39,7 @@ from suite.data.views import ViewBatch
 from suite.pretrain.catalog import METHODS
 from suite.pretrain.run import build_method
 from suite.profiles import PRETRAIN_PROFILES
+from suite.training.loop import native_bf16
 from suite.training.optim import Stepper
 
 Step = Callable[[float], None]
@@ -50,9 +55,13 @@ def fake_batch(n: int, size: int) -> ViewBatch:
     return ViewBatch(views, (geometry, other), torch.arange(n))
 
 
-def suite_step(name: str, profile, batch: int, device: torch.device) -> Step:
-    """One training step of the method `name`, as the trainer runs it (bf16 and channels_last on a GPU
-    where the profile says so)."""
+def precision_context(bf16: bool, device: torch.device):
+    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+
+
+def suite_step(name: str, profile, batch: int, device: torch.device, bf16: bool) -> Step:
+    """One training step of the method `name`, as the trainer runs it (under bf16 autocast if `bf16`,
+    channels_last on a GPU where the profile says so)."""
     torch.manual_seed(0)
     cuda = device.type == "cuda"
     memory_format = torch.channels_last if cuda and profile.channels_last else torch.contiguous_format
@@ -62,10 +71,9 @@ def suite_step(name: str, profile, batch: int, device: torch.device) -> Step:
         for group, (params, spec) in method.optimizer_groups(profile.optim).items()
     }
     data = fake_batch(batch, profile.image_size).to(device, memory_format=memory_format)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda and profile.bf16 else nullcontext()
 
     def step(progress: float) -> None:
-        with autocast:
+        with precision_context(bf16, device):
             output = method(data, progress)
         steppers["encoder"].step(output.loss)
         method.extra_steps(output, steppers)
@@ -87,7 +95,7 @@ def cuda_is_identity():
         torch.Tensor.cuda = cuda
 
 
-def official_moco_step(repo: Path, profile, batch: int, queue: int) -> Step:
+def official_moco_step(repo: Path, profile, batch: int, queue: int, bf16: bool) -> Step:
     """One step of facebookresearch/moco's MoCo-v2 (main_moco.py: CrossEntropyLoss, SGD), on the CPU."""
     import torchvision
 
@@ -111,8 +119,9 @@ def official_moco_step(repo: Path, profile, batch: int, queue: int) -> Step:
     im_q, im_k = fake_batch(batch, profile.image_size).views
 
     def step(progress: float) -> None:
-        with cuda_is_identity():
+        with cuda_is_identity(), precision_context(bf16, torch.device("cpu")):
             logits, labels = model(im_q, im_k)
+        logits = logits.float()
         loss = torch.nn.functional.cross_entropy(logits, labels)
         optimizer.zero_grad()
         loss.backward()
@@ -133,6 +142,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=3, help="steps of one method per round")
     parser.add_argument("--moco-repo", type=Path, help="a checkout of facebookresearch/moco (CPU only)")
+    parser.add_argument(
+        "--precision", default="both", choices=("both", "fp32", "bf16"), help="both: bf16 where native"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -141,9 +153,17 @@ def main() -> None:
     if args.shapes == "demo":
         profile = replace(profile, arch=args.arch, image_size=args.size)
     profile = replace(profile, batch_size=args.batch, method_overrides={"*": {"queue_size": args.queue}})
+    bf16_native = profile.bf16 and native_bf16(device)
+    if args.precision == "bf16" and not bf16_native:
+        parser.error(f"no native bf16 on {device} (or the {args.shapes} profile does not ask for it)")
+    precisions = {"both": ["fp32", "bf16"] if bf16_native else ["fp32"]}.get(args.precision, [args.precision])
+    if not bf16_native:
+        print(f"bf16: skipped: the {args.shapes} profile does not ask for it or {device} has no native bf16")
+    names = sorted(METHODS.names(), key=lambda n: n != "moco-v2")
     steps = {
-        name: suite_step(name, profile, args.batch, device)
-        for name in sorted(METHODS.names(), key=lambda n: n != "moco-v2")
+        f"{name} {precision}": suite_step(name, profile, args.batch, device, precision == "bf16")
+        for precision in precisions
+        for name in names
     }
     if args.moco_repo is None:
         print("official moco-v2: skipped: pass --moco-repo")
@@ -153,7 +173,9 @@ def main() -> None:
         print(f"official moco-v2: skipped: no moco/builder.py under {args.moco_repo}")
     else:
         print("official moco-v2: on the CPU, its DDP shuffle, all-gather and .cuda() patched to one process")
-        steps["official"] = official_moco_step(args.moco_repo, profile, args.batch, args.queue)
+        for precision in precisions:
+            step = official_moco_step(args.moco_repo, profile, args.batch, args.queue, precision == "bf16")
+            steps[f"official {precision}"] = step
 
     times: dict[str, list[float]] = {name: [] for name in steps}
     total = args.rounds * args.steps
@@ -167,17 +189,22 @@ def main() -> None:
                 times[name].append(time.perf_counter() - start)
 
     where = f"{torch.cuda.get_device_name(device)}" if cuda else f"{args.threads} threads, CPU"
-    precision = "bf16, channels_last" if cuda and profile.bf16 else "fp32"
+    layout = ", channels_last" if cuda and profile.channels_last else ""
     print(
-        f"{profile.arch}, {profile.image_size} px, batch {args.batch}, queues {args.queue}, {where}, "
-        f"{precision}, {args.rounds} rounds x {args.steps} steps"
+        f"{profile.arch}, {profile.image_size} px, batch {args.batch}, queues {args.queue}, {where}{layout}, "
+        f"{args.rounds} rounds x {args.steps} steps; ratios to moco-v2 in the same precision"
     )
-    base = statistics.median(times["moco-v2"])
     for name, seconds in times.items():
         median = statistics.median(seconds)
+        precision = name.split()[-1]
+        base = statistics.median(times[f"moco-v2 {precision}"])
+        fp32 = times.get(name.replace("bf16", "fp32"))
+        versus = (
+            f"  {median / statistics.median(fp32):5.2f}x its fp32" if precision == "bf16" and fp32 else ""
+        )
         print(
-            f"  {name:10s} {median * 1000:8.1f} ms/step  {args.batch / median:8.0f} images/s  "
-            f"{median / base:5.2f}x moco-v2"
+            f"  {name:15s} {median * 1000:8.1f} ms/step  {args.batch / median:8.0f} images/s  "
+            f"{median / base:5.2f}x moco-v2{versus}"
         )
     if cuda:
         print(f"peak memory, all methods: {torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB")

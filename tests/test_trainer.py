@@ -31,6 +31,7 @@ from suite.pretrain.catalog import METHODS
 from suite.pretrain.contrastive import Queue, info_nce, momentum_copy, momentum_update
 from suite.pretrain.method import Method, StepOutput, Stepper, register
 from suite.profiles import PretrainProfile
+from suite.training.loop import native_bf16
 from suite.training.process import shuffled_forward
 from suite.training.schedules import OptimSpec
 
@@ -84,7 +85,9 @@ class Toy(Method):
         if HOOKS["nan_at"] == int(self.calls):
             loss = loss * float("nan")
         self.queue.push(k)
-        return StepOutput(loss, {"loss_nce": loss.detach()}, {"q": q.detach()})
+        return StepOutput(
+            loss, {"loss_nce": loss.detach()}, {"q": q.detach().float()}
+        )  # float32 also under autocast: the critic steps outside it
 
     def optimizer_groups(self, encoder: OptimSpec):
         query = [*self.trunk_q.parameters(), *self.head_q.parameters()]
@@ -361,6 +364,40 @@ def test_on_a_gpu_with_bf16_and_channels_last_a_killed_run_resumes_bit_identical
     assert a["rng"][0]["cuda"] is not None
     assert_identical(a, b)
     assert log(tmp_path / "resumed") == log(tmp_path / "straight")
+
+
+@pytest.mark.skipif(not native_bf16(torch.device("cpu")), reason="needs a CPU with AVX512-BF16 or AMX")
+def test_on_a_cpu_with_native_bf16_autocast_runs_and_a_killed_run_resumes_bit_identically(straight, tmp_path):
+    bf16 = dataclasses.replace(PROFILE, bf16=True)
+    run(tmp_path / "straight", profile=bf16)
+    HOOKS["raise_at"] = 6
+    with pytest.raises(Killed):
+        run(tmp_path / "resumed", profile=bf16)
+    HOOKS["raise_at"] = None
+    run(tmp_path / "resumed", profile=bf16, resume=True)
+    a = checkpoint.load(tmp_path / "straight" / "checkpoint.pt")
+    assert_identical(a, checkpoint.load(tmp_path / "resumed" / "checkpoint.pt"))
+    assert log(tmp_path / "resumed") == log(tmp_path / "straight")
+    fp32 = checkpoint.load(straight / "checkpoint.pt")["model"]
+    assert any(not torch.equal(a["model"][key], fp32[key]) for key in fp32)  # autocast was in effect
+    assert all(value.dtype == fp32[key].dtype for key, value in a["model"].items())  # weights stay fp32
+
+
+def test_bf16_is_left_off_where_the_device_would_emulate_it(straight, tmp_path, monkeypatch):
+    from suite.training import loop
+
+    monkeypatch.setattr(loop, "native_bf16", lambda device: False)
+    run(tmp_path, profile=dataclasses.replace(PROFILE, bf16=True))
+    a, b = (checkpoint.load(out / "checkpoint.pt")["model"] for out in (straight, tmp_path))
+    assert_identical(a, b)
+
+
+def test_native_bf16_reads_the_cpus_features(monkeypatch):
+    for avx512_bf16, amx in ((False, False), (True, False), (False, True)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512_bf16: v, raising=False)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v, raising=False)
+        assert native_bf16(torch.device("cpu")) == (avx512_bf16 or amx)
+    assert native_bf16(torch.device("cuda"))
 
 
 def test_in_a_slurm_job_its_cpus_load_the_data_and_nothing_computed_changes(straight, tmp_path, monkeypatch):

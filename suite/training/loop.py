@@ -182,10 +182,19 @@ def fit(
     return path
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether the device computes in bfloat16 natively: a GPU, or a CPU with AVX512-BF16 or AMX. Other
+    CPUs emulate it, more slowly than float32."""
+    if device.type == "cuda":
+        return True
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return device.type == "cpu" and any(getattr(torch.cpu, check, lambda: False)() for check in checks)
+
+
 def autocast(enabled: bool, process: Process) -> contextlib.AbstractContextManager:
-    """bfloat16 autocast on a GPU when asked for; nothing otherwise."""
-    if enabled and process.device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    """bfloat16 autocast when asked for and the device computes in it natively; nothing otherwise."""
+    if enabled and native_bf16(process.device):
+        return torch.autocast(process.device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
