@@ -62,6 +62,10 @@ class Pw3dShapeConfig:
 # key pose every 4 frames instead of 12 (3x the distinct poses): 99.3 and 98.1 against the mean's 98.4.
 # The model does fit its training persons (90.5 against their mean's 104.9 mm, seed 0): what it learns of
 # the articulation from ~50 key poses (17 people x 3) does not carry over to the test sequences' poses.
+# Activities as scripts shared by the splits (each of the 8 activities 4 key poses, each sequence's keys
+# 25% of the way to poses of its own) do not settle it either (2026-12-07): on one tree random init scored
+# 93.6, 91.5 and 95.1 mm (seeds 0-2) against the mean's 100.7, on the full tree written so 75.5, 78.1
+# and 76.6 against 73.4. With 3 test sequences, which poses the test happens to hold decides the margin.
 DEMO = {
     "input_size": 64,
     "batch_size": 16,
