@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,7 +39,7 @@ from suite.data.views import ViewBatch
 from suite.pretrain.catalog import METHODS
 from suite.pretrain.run import build_method
 from suite.profiles import PRETRAIN_PROFILES
-from suite.training.loop import native_bf16
+from suite.training.loop import autocast, native_bf16
 from suite.training.optim import Stepper
 
 Step = Callable[[float], None]
@@ -53,10 +53,6 @@ def fake_batch(n: int, size: int) -> ViewBatch:
     other[:, 4] = 1.0
     views = (torch.randn(n, 3, size, size), torch.randn(n, 3, size, size))
     return ViewBatch(views, (geometry, other), torch.arange(n))
-
-
-def precision_context(bf16: bool, device: torch.device):
-    return torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
 
 
 def suite_step(name: str, profile, batch: int, device: torch.device, bf16: bool) -> Step:
@@ -73,7 +69,7 @@ def suite_step(name: str, profile, batch: int, device: torch.device, bf16: bool)
     data = fake_batch(batch, profile.image_size).to(device, memory_format=memory_format)
 
     def step(progress: float) -> None:
-        with precision_context(bf16, device):
+        with autocast(bf16, device):
             output = method(data, progress)
         steppers["encoder"].step(output.loss)
         method.extra_steps(output, steppers)
@@ -119,7 +115,7 @@ def official_moco_step(repo: Path, profile, batch: int, queue: int, bf16: bool) 
     im_q, im_k = fake_batch(batch, profile.image_size).views
 
     def step(progress: float) -> None:
-        with cuda_is_identity(), precision_context(bf16, torch.device("cpu")):
+        with cuda_is_identity(), autocast(bf16, torch.device("cpu")):
             logits, labels = model(im_q, im_k)
         logits = logits.float()
         loss = torch.nn.functional.cross_entropy(logits, labels)
@@ -156,8 +152,9 @@ def main() -> None:
     bf16_native = profile.bf16 and native_bf16(device)
     if args.precision == "bf16" and not bf16_native:
         parser.error(f"no native bf16 on {device} (or the {args.shapes} profile does not ask for it)")
-    precisions = {"both": ["fp32", "bf16"] if bf16_native else ["fp32"]}.get(args.precision, [args.precision])
+    precisions = ["fp32", "bf16"] if args.precision == "both" else [args.precision]
     if not bf16_native:
+        precisions = [precision for precision in precisions if precision == "fp32"]
         print(f"bf16: skipped: the {args.shapes} profile does not ask for it or {device} has no native bf16")
     names = sorted(METHODS.names(), key=lambda n: n != "moco-v2")
     steps = {

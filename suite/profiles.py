@@ -51,8 +51,8 @@ DEMO = replace(
     epochs=2,
     workers=0,
     checkpoint_every=20,
-    # bf16 on a CPU with AVX512-BF16 or AMX (float32 on others): the pre-training step ~1.3x faster
-    # (README "Speed"); fine-tuning stays float32 at every profile, as the protocols train.
+    # bf16 on a CPU with AVX512-BF16 or AMX (float32 on others): each method's step 0.67-0.74x its float32
+    # time (README, "Pre-training"); fine-tuning stays float32 at every profile, as the protocols train.
     bf16=True,
     channels_last=False,
     # queues must hold at least one global batch; the demo's data has a few hundred images

@@ -85,9 +85,8 @@ class Toy(Method):
         if HOOKS["nan_at"] == int(self.calls):
             loss = loss * float("nan")
         self.queue.push(k)
-        return StepOutput(
-            loss, {"loss_nce": loss.detach()}, {"q": q.detach().float()}
-        )  # float32 also under autocast: the critic steps outside it
+        # q leaves as float32 also under autocast: the critic steps outside it
+        return StepOutput(loss, {"loss_nce": loss.detach()}, {"q": q.detach().float()})
 
     def optimizer_groups(self, encoder: OptimSpec):
         query = [*self.trunk_q.parameters(), *self.head_q.parameters()]

@@ -85,7 +85,7 @@ class MethodAdapter:
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
         self.device = process.device
-        self.autocast = autocast(self.profile.bf16, process)
+        self.autocast = autocast(self.profile.bf16, process.device)
         groups = self.model.optimizer_groups(self.profile.optim)
         self.steppers = {name: Stepper(parameters, spec) for name, (parameters, spec) in groups.items()}
         return self.steppers

@@ -191,10 +191,10 @@ def native_bf16(device: torch.device) -> bool:
     return device.type == "cpu" and any(getattr(torch.cpu, check, lambda: False)() for check in checks)
 
 
-def autocast(enabled: bool, process: Process) -> contextlib.AbstractContextManager:
+def autocast(enabled: bool, device: torch.device) -> contextlib.AbstractContextManager:
     """bfloat16 autocast when asked for and the device computes in it natively; nothing otherwise."""
-    if enabled and native_bf16(process.device):
-        return torch.autocast(process.device.type, dtype=torch.bfloat16)
+    if enabled and native_bf16(device):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
