@@ -20,6 +20,7 @@ from suite.finetune.heatmap import (
     encode,
     flip_back,
     joints_mse_loss,
+    multiview_joints_mse_loss,
     predict_heatmaps,
     swap_channels,
     to_image,
@@ -87,6 +88,30 @@ def test_loss_is_the_official_per_joint_loop():
     ) / (3 * 4 * 8 * 6)
     assert joints_mse_loss(pred, gt, weight).item() == pytest.approx(official.item() / 4, rel=1e-6)
     assert joints_mse_loss(pred, gt, weight).item() == pytest.approx(by_hand.item(), rel=1e-6)
+
+
+def test_multiview_loss_is_the_repos_per_joint_loop_summed_over_views():
+    """lib/core/loss.py of the multiview repo (nn.MSELoss per joint, summed, no 0.5) on each view's
+    batch, the views' losses added (function.train): the same as the suite's loss on the views' images
+    in one batch, which is 2·K·V times HRNet's."""
+    torch.manual_seed(1)
+    views, per_view, joints = 4, 2, 5
+    pred, gt = torch.randn(views * per_view, joints, 6, 4), torch.rand(views * per_view, joints, 6, 4)
+    weight = (torch.rand(views * per_view, joints) > 0.3).float()
+    mse = nn.MSELoss()
+    official = sum(
+        mse(
+            pred[v::views, k].reshape(per_view, -1) * weight[v::views, k : k + 1],
+            gt[v::views, k].reshape(per_view, -1) * weight[v::views, k : k + 1],
+        )
+        for v in range(views)
+        for k in range(joints)
+    )
+    ours = multiview_joints_mse_loss(pred, gt, weight, views)
+    assert ours.item() == pytest.approx(official.item(), rel=1e-6)
+    assert ours.item() == pytest.approx(
+        2 * joints * views * joints_mse_loss(pred, gt, weight).item(), rel=1e-6
+    )
 
 
 def test_flip_back_mirrors_swaps_and_shifts():

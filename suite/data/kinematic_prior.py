@@ -12,8 +12,10 @@ twist of a limb hanging at rest), then a about the left-right axis (flexion, neg
 forward), then c about the depth axis (sideways).
 alpha ~ U[0.9, 1.1] per bone, angles uniform in the ranges of PRIOR below. The root sits at the
 origin, each skeleton is divided by its Frobenius norm, and a uniform rotation about the
-vertical axis simulates camera views (the paper's "Z axis" is the vertical of its frame; in our
-y-down camera frame the vertical is y).
+vertical axis (y in our y-down camera frame) simulates camera views. The paper says "around Z
+axis", but its template puts the leg along y (b_pelvis_knee = (0, 45, 0)), so its Z is the depth
+axis and that rotation would only roll the image; the official skeleton file's poses cover all
+360° of yaw (pretraining-methods.md §1.7), which this follows.
 
 Template bone lengths are the Human3.6M skeleton (mm) that the official skeleton file is built
 on (shared/reference/pretraining-methods.md §1.7).

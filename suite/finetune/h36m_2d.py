@@ -15,7 +15,8 @@ of the repo's union skeleton (UNION_JOINTS), on
 and the union channels a dataset does not have at weight 0. An epoch is every image of every group
 once, shuffled image by image; batch 32 images (the repo's 8 groups of 4). 256 x 256 crops, no
 augmentation (scale and rotation factors 0, no flip), a joint outside the crop invisible, 64 x 64
-Gaussian targets σ 2, JointsMSELoss with target weights; Adam lr 1e-3 without weight decay, x0.1 from
+Gaussian targets σ 2, the repo's JointsMSELoss with target weights (summed over joints, no 0.5, and
+over its 4 views: heatmap.multiview_joints_mse_loss); Adam lr 1e-3 without weight decay, x0.1 from
 0-based epochs 19 and 24 (the official MultiStepLR [20, 25] stepped at each epoch's start), 30 epochs.
 
 The union keeps the repo's names: Human3.6M's joint 8 (suite.data.skeleton's "thorax", the repo's
@@ -62,7 +63,7 @@ from suite.errors import DatasetError
 from suite.evaluate.jdr import jdr, jdr_per_sample
 from suite.evaluate.samples import mean_samples
 from suite.finetune.h36m_2d_settings import METRICS, H36m2dConfig
-from suite.finetune.heatmap import joints_mse_loss
+from suite.finetune.heatmap import multiview_joints_mse_loss
 from suite.finetune.heatmap_task import HeatmapTask
 from suite.finetune.prior import LiftingHead, prior_loss
 from suite.finetune.task import Evaluation
@@ -139,10 +140,14 @@ class Human36m2d(HeatmapTask):
         if not self.config.prior:
             return super().loss(model, batch)
         features = model.trunk(batch["image"])
-        loss = joints_mse_loss(model.head(features), batch["target"], batch["weight"])
+        loss = self.heatmap_loss(model.head(features), batch["target"], batch["weight"])
         h36m = list(H36M_TO_UNION)
         joints, weight = batch["joints"][:, h36m], batch["weight"][:, h36m]
         return prior_loss(loss, model.lifting(features), joints, weight, self.config)
+
+    def heatmap_loss(self, heatmaps: Tensor, target: Tensor, weight: Tensor) -> Tensor:
+        """The repo's JointsMSELoss, over the views of its four-view groups."""
+        return multiview_joints_mse_loss(heatmaps, target, weight, VIEWS)
 
     def pipeline(self) -> Pipeline:
         """The top-down settings of the config: no flip, a joint leaving the crop invisible."""

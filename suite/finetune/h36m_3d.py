@@ -26,7 +26,8 @@ Deviations (Config options keep the official behaviour where one exists):
   backbone are RGB; `normalisation="official"` is RLE's BGR-ordered statistics on RGB images.
 - The final epoch's model is reported; the official code evaluates on the test set every 2 epochs and
   keeps the best, which is model selection on the test set.
-- MPII is read in the HRNet layout (annot/train.json, the same persons as RLE's annot_mpii.json);
+- MPII is read in the HRNet layout (annot/train.json; whether RLE's annot_mpii.json holds the same
+  persons is not checked); an unlabelled joint has weight 0 (RLE's loader gives every x, y weight 1);
   a person's box is HRNet's (side 200·scale about the centre moved down 15·scale), enlarged x1.25
   as RLE's MPII loader does.
 - Augmentation is drawn from (seed, epoch, index) rather than the global RNG (the official data

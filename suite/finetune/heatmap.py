@@ -10,7 +10,9 @@ downstream-protocols.md §1.2 and §1.4. Any number of joints, any input and hea
   1) on a (6σ + 1)² patch about μ, clipped at the borders. Weight = visibility, 0 when the patch lies
   wholly outside the heatmap; weight 0 leaves the map all zero. (mmpose's MSRAHeatmap encodes the
   same; tests/test_heatmap.py compares them.)
-- Loss: (1/K) Σ_k 0.5 · mean_{batch, pixels}((pred_k − gt_k)·w_k)², the official 0.5 included.
+- Loss: (1/K) Σ_k 0.5 · mean_{batch, pixels}((pred_k − gt_k)·w_k)², the official 0.5 included. The
+  multiview repo's (h36m-2d) has neither the 0.5 nor the 1/K and adds its views' losses:
+  V · Σ_k mean_{batch, pixels}(...)², 2·K·V times HRNet's (its lib/core/loss.py and function.train).
 - Flip test: the heatmaps of the mirrored input, mirrored back along W, left/right channels swapped,
   shifted right by one pixel (column 0 keeps its value), averaged with the direct heatmaps.
 - Decoding: argmax per channel (its value the score; coordinates 0 where it is ≤ 0); the quarter
@@ -71,6 +73,14 @@ def joints_mse_loss(heatmaps: Tensor, target: Tensor, weight: Tensor) -> Tensor:
     """JointsMSELoss with target weights: heatmaps and target (N, K, H, W), weight (N, K)."""
     w = weight.reshape(*weight.shape[:2], 1, 1)
     return 0.5 * (heatmaps * w - target * w).pow(2).mean()
+
+
+def multiview_joints_mse_loss(heatmaps: Tensor, target: Tensor, weight: Tensor, views: int) -> Tensor:
+    """The multiview repo's JointsMSELoss summed over its `views` views: a batch of single images
+    stands for the views' batches, each a mean over its images, so views x the sum over joints of the
+    mean over the batch and pixels. Only Adam's ε sees its scale: 160x HRNet's (K 20, 4 views)."""
+    w = weight.reshape(*weight.shape[:2], 1, 1)
+    return views * (heatmaps * w - target * w).pow(2).mean(dim=(0, 2, 3)).sum()
 
 
 def swap_channels(heatmaps: Tensor, flip_pairs: Sequence[tuple[int, int]]) -> Tensor:

@@ -28,8 +28,12 @@ class HeatmapTask(Task):
         return SimpleBaseline(trunk, self.num_joints, self.config.deconv_channels)
 
     def loss(self, model: nn.Module, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
-        loss = joints_mse_loss(model(batch["image"]), batch["target"], batch["weight"])
+        loss = self.heatmap_loss(model(batch["image"]), batch["target"], batch["weight"])
         return loss, {"loss": loss.detach()}
+
+    def heatmap_loss(self, heatmaps: Tensor, target: Tensor, weight: Tensor) -> Tensor:
+        """HRNet's JointsMSELoss with target weights."""
+        return joints_mse_loss(heatmaps, target, weight)
 
     def optimizer(self) -> OptimizerSpec:
         """Adam without weight decay, the lr multiplied by gamma at each milestone epoch."""
