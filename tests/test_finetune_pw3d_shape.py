@@ -26,6 +26,8 @@ from suite.finetune.pw3d_shape import (
     MEAN_PARAMS,
     Pw3dShape,
     Pw3dShapeDataset,
+    camera_loss,
+    estimate_translation,
     evaluate_predictions,
     flip_pose,
     persons,
@@ -55,6 +57,8 @@ def test_settings_are_the_protocols_and_profiles_change_only_the_scale():
     assert (config.iterations, config.focal_length) == (3, 5000.0)
     weights = (config.keypoint_2d_weight, config.keypoint_3d_weight, config.pose_weight, config.betas_weight)
     assert weights == (5.0, 5.0, 1.0, 0.001) and config.vertex_weight == 0 and config.loss_scale == 60
+    # RSC-Net's regressor and camera term (SPIN's are options)
+    assert config.regressor_relu and (config.camera_loss, config.cam_t_weight) == ("rsc-net", 1e-4)
     assert (config.flip_p, config.noise_factor, config.rotation_factor, config.scale_factor) == (
         0.5,
         0.4,
@@ -141,6 +145,11 @@ def test_augmented_items_keep_pose_and_joints_together(roots):
             # the item's pose, flipped or not (the shape space is mirror-symmetric), gives its joints
             posed = body.regressor @ smpl_vertices(model, pose[None], betas)[0]
             np.testing.assert_allclose(posed - posed[0], joints - joints[0], atol=1e-5)
+            # and its model-frame joints, where they are (RSC-Net's gt_model_joints), and their cam_t
+            np.testing.assert_allclose(item["joints_model"].double().numpy(), posed, atol=1e-5)
+            pixels = 112 * (item["keypoints"][:, :2].double().numpy() + 1)
+            cam_t = estimate_translation(posed, pixels, 5000.0, 224)
+            np.testing.assert_allclose(item["cam_t"].double().numpy(), cam_t, rtol=1e-5)
             # a flip is SPIN's flip_pose of the body's pose (the global orientation is also rotated)
             flipped = np.allclose(pose[1:], rodrigues(flip_pose(person.sample.pose).reshape(24, 3))[1:])
             if not flipped:
@@ -198,6 +207,16 @@ def test_training_items_and_loss(roots):
     assert loss.ndim == 0 and loss.item() > 0 and logs["loss"] == loss.detach()
     loss.backward()
     assert model.trunk.conv1.weight.grad.abs().sum() > 0
+    # the camera term: RSC-Net's (cam_t against the estimated translation) x 1e-4, or SPIN's x 1
+    model.eval()  # no dropout: the same output each time
+    cam = model(batch["image"]).cam.detach()
+    for kind, weight in (("rsc-net", 1e-4), ("spin", 1.0)):
+        task = build_task("pw3d-shape", roots, finetune_profile("smoke"), {**SMALL, "camera_loss": kind})
+        with torch.no_grad():
+            loss, logs = task.loss(model, batch)
+        assert logs["loss_cam"] == pytest.approx(camera_loss(cam, batch["cam_t"], kind, 5000.0).item())
+        terms = 5 * logs["loss_2d"] + 5 * logs["loss_3d"] + logs["loss_pose"] + 0.001 * logs["loss_betas"]
+        assert loss.item() == pytest.approx(60 * (terms + weight * logs["loss_cam"]).item(), rel=1e-5)
 
 
 def test_a_fine_tuning_cut_short_resumes_bit_identically(roots, tmp_path):

@@ -4,17 +4,21 @@ Sources: xuxy09/RSC-Net (train.py, eval.py; the paper follows its settings), nko
 train/trainer.py, datasets/base_dataset.py, eval.py); downstream-protocols.md §5.
 
 Model (suite/models/hmr.py): the trunk, global average pooling and 3 iterations of error feedback from
-the mean SMPL parameters (6D rotations, betas, weak-perspective camera); the neutral SMPL (smplx)
-poses the predicted rotation matrices; Human3.6M's 17 joints come from its vertices by
+the mean SMPL parameters (6D rotations, betas, weak-perspective camera) through RSC-Net's fc 1024 ->
+ReLU -> dropout 0.5, twice (`regressor_relu=False`: SPIN's, without the ReLUs); the neutral SMPL
+(smplx) poses the predicted rotation matrices; Human3.6M's 17 joints come from its vertices by
 J_regressor_h36m.
 
-Training (SPIN's trainer, RSC-Net's weights): a crop of 1.2 x the visible joints' box (SPIN's 3DPW
-preprocessing, suite.data.pw3d) at input_size; flip (the image, the 2D and 3D joints with their pairs
-swapped, the SMPL pose by SPIN's flip_pose) with p 0.5, each channel x U(0.6, 1.4), rotation and scale
-as configured (off in RSC-Net). Losses: 2D joints, MSE on [−1, 1] crop coordinates of the joints
-projected with focal length 5000 px at 224 px and cam_t = [tx, ty, 2f / (224 s)], x5; 3D joints
-relative to the mid-hips, x5; MSE on the pose's rotation matrices, x1; betas, x0.001; vertices (L1),
-x0; (exp(−10 s))², x1; all x60. Adam 5e-5, batch 32, 4 epochs.
+Training (RSC-Net's trainer, SPIN's where RSC-Net keeps it): a crop of 1.2 x the visible joints' box
+(SPIN's 3DPW preprocessing, suite.data.pw3d) at input_size; flip (the image, the 2D and 3D joints with
+their pairs swapped, the SMPL pose by SPIN's flip_pose) with p 0.5, each channel x U(0.6, 1.4),
+rotation and scale as configured (off in RSC-Net). Losses: 2D joints, MSE on [−1, 1] crop coordinates
+of the joints projected with focal length 5000 px at 224 px and cam_t = [tx, ty, 2f / (224 s)], x5;
+3D joints relative to the mid-hips, x5; MSE on the pose's rotation matrices, x1; betas, x0.001;
+vertices (L1), x0; the camera, RSC-Net's MSE of cam_t against the translation that SPIN's
+estimate_translation fits (weighted least squares, f 5000 px, principal point 112 px) to put the
+ground-truth mesh's joints, posed without translation, onto the crop's 2D joints, x0.0001
+(`camera_loss="spin"`: SPIN's (exp(−10 s))², x1, instead); all x60. Adam 5e-5, batch 32, 4 epochs.
 
 Test (SPIN's / RSC-Net's eval.py on 3DPW test, suite.evaluate.reconstruction): every person-frame with
 a valid camera pose, its unaugmented crop; predicted mesh from the neutral SMPL, ground truth from the
@@ -31,6 +35,9 @@ Deviations:
   fits of Human3.6M nor those sets. A 3DPW-trained model is not comparable with the paper's numbers.
 - Joints of the 2D / 3D losses: Human3.6M's 17 from J_regressor_h36m, not SPIN's 49 (OpenPose's 25
   from smplx and J_regressor_extra, and 24 ground-truth joints), since the training data is 3DPW's.
+  The camera translation is fitted to the same 17 joints (confidence 1) of the person's gendered mesh,
+  whose projections the 2D joints are, not to the 24 ground-truth joints of the neutral SMPL posed with
+  the ground-truth parameters, as RSC-Net does.
 - RSC-Net's resolution-aware parts are left out: the per-resolution α of every residual block, the
   low-resolution training (bicubic down- and up-sampling), the contrastive and consistency losses,
   and the evaluation at 32 px; the plain regressor is trained and tested at input_size, as HMR/SPIN.
@@ -89,6 +96,7 @@ class Person:
     joints_cam: np.ndarray  # (17, 3) Human3.6M joints of the ground-truth mesh, camera frame, m
     joints_2d: np.ndarray  # (17, 2) the same projected into the image, px
     joints_model: np.ndarray  # (17, 3) the same without the translation (SMPL's own frame), m
+    root: np.ndarray  # (3,) SMPL's root joint J0 (model frame), about which the global orientation turns
 
 
 def persons(pw3d: Path, body: BodyModels, split: str) -> list[Person]:
@@ -110,7 +118,7 @@ def persons(pw3d: Path, body: BodyModels, split: str) -> list[Person]:
         offset = camera[:3, :3] @ (j0 + person.trans[sample.frame]) + camera[:3, 3] - j0
         joints_cam = joints_model + offset
         projected = joints_cam @ sequence.cam_intrinsics.T
-        result.append(Person(sample, joints_cam, projected[:, :2] / projected[:, 2:], joints_model))
+        result.append(Person(sample, joints_cam, projected[:, :2] / projected[:, 2:], joints_model, j0))
     if not result:
         raise DatasetError(f"no {split} person-frames with a valid camera pose", pw3d, FIX_DATA)
     return result
@@ -138,7 +146,8 @@ def to_unit(points: np.ndarray, size: int) -> np.ndarray:
 class Pw3dShapeDataset(Dataset):
     """Persons cropped, augmented from (seed, epoch, index) (seed None: the test crops). Items: image
     (3, S, S), keypoints (17, 3) [−1, 1] and confidence, joints (17, 3) m root-relative later, pose
-    (24, 3, 3), betas (10,), index."""
+    (24, 3, 3), betas (10,), joints_model (17, 3) m (the item's pose and betas posed by SMPL without
+    translation), cam_t (3,) m (the translation that projects joints_model onto the keypoints), index."""
 
     def __init__(self, persons: list[Person], config: Pw3dShapeConfig, seed: int | None) -> None:
         self.persons, self.config, self.seed, self.epoch = persons, config, seed, 0
@@ -175,19 +184,29 @@ class Pw3dShapeDataset(Dataset):
             [[np.cos(radians), np.sin(radians), 0], [-np.sin(radians), np.cos(radians), 0], [0, 0, 1]]
         )
         joints = person.joints_cam @ turn.T
+        # SMPL's joints of the turned pose: turned about J0; of the flipped pose, mirrored (SMPL's shape
+        # space is mirror-symmetric, J0 on the plane of symmetry)
+        relative = (person.joints_model - person.root) @ turn.T
         pose = sample.pose.copy()
         pose[:3] = cv2.Rodrigues(turn @ cv2.Rodrigues(pose[:3])[0])[0][:, 0]
         if flip:
             crop = crop[:, ::-1]
             keypoints = _swap(keypoints * [-1, 1])
             joints = _swap(joints * [-1, 1, 1])
+            relative = _swap(relative * [-1, 1, 1])
             pose = flip_pose(pose)
+        joints_model = relative + person.root
+        # RSC-Net's gt_cam_t: the keypoints in pixels of SPIN's 224 px crop, 0.5 · 224 · (u + 1)
+        pixels = CAMERA_RES / 2 * (keypoints + 1)
+        cam_t = estimate_translation(joints_model, pixels, config.focal_length, CAMERA_RES)
         return {
             "image": normalise(crop, config.normalisation),
             "keypoints": torch.from_numpy(np.concatenate([keypoints, np.ones((NUM_H36M, 1))], 1)).float(),
             "joints": torch.from_numpy(joints).float(),
             "pose": torch.from_numpy(rodrigues(pose.reshape(24, 3))).float(),
             "betas": torch.from_numpy(sample.betas[:10]).float(),
+            "joints_model": torch.from_numpy(joints_model).float(),
+            "cam_t": torch.from_numpy(cam_t).float(),
             "index": index,
         }
 
@@ -216,12 +235,56 @@ def mean_parameters(training: list[Person]) -> tuple[np.ndarray, np.ndarray, np.
     return pose, betas, np.mean(cams, axis=0)
 
 
+def estimate_translation(
+    joints: np.ndarray,
+    keypoints: np.ndarray,
+    focal_length: float,
+    image_size: float,
+    confidence: np.ndarray | None = None,
+) -> np.ndarray:
+    """SPIN's estimate_translation_np (utils/geometry.py), batched: the translation t (..., 3) that brings
+    3D joints (..., J, 3) closest to 2D keypoints (..., J, 2) px under x = f (X + tx) / (Z + tz) + c, c =
+    image_size / 2, by least squares of the linear rows [f, 0, c − x] t = (x − c) Z − f X and [0, f,
+    c − y] t = (y − c) Z − f Y, each weighted by √confidence (..., J) (None: 1), t = (QᵀQ)⁻¹ Qᵀb."""
+    joints, keypoints = np.asarray(joints, np.float64), np.asarray(keypoints, np.float64)
+    weight = np.ones(joints.shape[:-1]) if confidence is None else np.sqrt(np.asarray(confidence, float))
+    weight = np.concatenate([weight, weight], -1)  # the x rows, then the y rows
+    centre = image_size / 2
+    x, y = keypoints[..., 0], keypoints[..., 1]
+    f, zeros = np.full_like(x, focal_length), np.zeros_like(x)
+    rows = np.concatenate([np.stack([f, zeros, centre - x], -1), np.stack([zeros, f, centre - y], -1)], -2)
+    right = np.concatenate(
+        [
+            (x - centre) * joints[..., 2] - focal_length * joints[..., 0],
+            (y - centre) * joints[..., 2] - focal_length * joints[..., 1],
+        ],
+        -1,
+    )
+    design, target = rows * weight[..., None], (right * weight)[..., None]
+    transposed = np.swapaxes(design, -1, -2)
+    return np.linalg.solve(transposed @ design, transposed @ target)[..., 0]
+
+
+def camera_translation(cam: Tensor, focal_length: float) -> Tensor:
+    """SPIN's / RSC-Net's weak-perspective camera (N, 3) s, tx, ty -> cam_t [tx, ty, 2f / (224 s)]."""
+    return torch.stack([cam[:, 1], cam[:, 2], 2 * focal_length / (CAMERA_RES * cam[:, 0] + 1e-9)], dim=1)
+
+
 def project(joints: Tensor, cam: Tensor, focal_length: float) -> Tensor:
     """SPIN's perspective projection of (N, J, 3) joints to [−1, 1] crop coordinates: cam_t = [tx, ty,
     2f / (224 s)], the principal point at the crop centre, pixels / 112."""
-    cam_t = torch.stack([cam[:, 1], cam[:, 2], 2 * focal_length / (CAMERA_RES * cam[:, 0] + 1e-9)], dim=1)
-    points = joints + cam_t[:, None]
+    points = joints + camera_translation(cam, focal_length)[:, None]
     return focal_length * points[..., :2] / points[..., 2:] / (CAMERA_RES / 2)
+
+
+def camera_loss(cam: Tensor, cam_t: Tensor, kind: str, focal_length: float) -> Tensor:
+    """The camera term, unweighted: "rsc-net", RSC-Net's MSE (mean over all elements) of the predicted
+    cam_t against the ground truth's estimated one (N, 3); "spin", SPIN's (exp(−10 s))², which keeps the
+    scale positive."""
+    if kind == "spin":
+        return torch.exp(-10 * cam[:, 0]).pow(2).mean()
+    predicted = camera_translation(cam, focal_length)
+    return functional.mse_loss(predicted, cam_t.to(predicted.dtype))
 
 
 class Pw3dShape(Task):
@@ -265,7 +328,7 @@ class Pw3dShape(Task):
 
     def build_model(self, trunk: ResNetTrunk) -> Hmr:
         pose, betas, cam = (torch.as_tensor(value) for value in self.mean_params())
-        return Hmr(trunk, pose, betas, cam, self.config.iterations)
+        return Hmr(trunk, pose, betas, cam, self.config.iterations, self.config.regressor_relu)
 
     def train_set(self, seed: int) -> Pw3dShapeDataset:
         return Pw3dShapeDataset(self.training_persons(), self.config, seed)
@@ -295,15 +358,22 @@ class Pw3dShape(Task):
         loss_3d = functional.mse_loss(_mid_hips_relative(joints), _mid_hips_relative(batch["joints"]))
         loss_pose = functional.mse_loss(output.rotmat, batch["pose"])
         loss_betas = functional.mse_loss(output.betas, batch["betas"])
-        loss_cam = torch.exp(-10 * output.cam[:, 0]).pow(2).mean()
+        loss_cam = camera_loss(output.cam, batch["cam_t"], config.camera_loss, config.focal_length)
+        cam_weight = config.cam_scale_weight if config.camera_loss == "spin" else config.cam_t_weight
         loss = (
             config.keypoint_2d_weight * loss_2d
             + config.keypoint_3d_weight * loss_3d
             + config.pose_weight * loss_pose
             + config.betas_weight * loss_betas
-            + config.cam_weight * loss_cam
+            + cam_weight * loss_cam
         )
-        logs = {"loss_2d": loss_2d, "loss_3d": loss_3d, "loss_pose": loss_pose, "loss_betas": loss_betas}
+        logs = {
+            "loss_2d": loss_2d,
+            "loss_3d": loss_3d,
+            "loss_pose": loss_pose,
+            "loss_betas": loss_betas,
+            "loss_cam": loss_cam,
+        }
         if config.vertex_weight:
             truth = smpl(
                 betas=batch["betas"],

@@ -1,12 +1,12 @@
-"""HMR's regressor as SPIN and RSC-Net write it: trunk features, iterative error feedback from the mean
+"""HMR's regressor as RSC-Net and SPIN write it: trunk features, iterative error feedback from the mean
 SMPL parameters, rotations in the 6D representation.
 
-Source: nkolot/SPIN models/hmr.py and utils/geometry.py (rot6d_to_rotmat), xuxy09/RSC-Net (the same
-regressor); downstream-protocols.md §5.1. Θ = (pose 24 x 6D, betas 10, camera s, tx, ty) starts at the
-mean parameters; each of the 3 iterations feeds [features, Θ] through fc1 1024 -> dropout 0.5 -> fc2
-1024 -> dropout 0.5 and adds decpose, decshape, deccam (xavier_uniform, gain 0.01) to Θ. There is no
-ReLU between the layers: SPIN's Regressor has none (downstream-protocols.md §5.1 writes one; the code
-is followed).
+Source: xuxy09/RSC-Net models/hmr.py (which the paper follows), nkolot/SPIN models/hmr.py and
+utils/geometry.py (rot6d_to_rotmat); downstream-protocols.md §5.1. Θ = (pose 24 x 6D, betas 10, camera
+s, tx, ty) starts at the mean parameters; each of the 3 iterations feeds [features, Θ] through fc1 1024
+-> ReLU -> dropout 0.5 -> fc2 1024 -> ReLU -> dropout 0.5 and adds decpose, decshape, deccam
+(xavier_uniform, gain 0.01) to Θ. The ReLUs are RSC-Net's (and downstream-protocols.md §5.1's);
+`relu=False` drops them, as SPIN's Regressor has none.
 """
 
 from __future__ import annotations
@@ -52,14 +52,23 @@ class HmrOutput:
 
 
 class Hmr(nn.Module):
-    """The trunk, global average pooling and the IEF regressor; `mean_*` are its starting Θ."""
+    """The trunk, global average pooling and the IEF regressor; `mean_*` are its starting Θ, `relu` puts
+    RSC-Net's ReLU after fc1 and fc2 (False: SPIN's regressor, without)."""
 
     def __init__(
-        self, trunk: ResNetTrunk, mean_pose: Tensor, mean_betas: Tensor, mean_cam: Tensor, iterations: int = 3
+        self,
+        trunk: ResNetTrunk,
+        mean_pose: Tensor,
+        mean_betas: Tensor,
+        mean_cam: Tensor,
+        iterations: int = 3,
+        relu: bool = True,
     ) -> None:
         super().__init__()
         self.trunk = trunk
         self.iterations = iterations
+        # RSC-Net: fc -> ReLU -> dropout; SPIN: fc -> dropout (no parameters: checkpoints load either way)
+        self.relu = nn.ReLU() if relu else nn.Identity()
         features = trunk.num_channels
         self.fc1 = nn.Linear(features + POSE_6D + NUM_BETAS + NUM_CAM, HIDDEN)
         self.drop1 = nn.Dropout(DROPOUT)
@@ -84,7 +93,8 @@ class Hmr(nn.Module):
         cam = self.init_cam.expand(n, -1)
         for _ in range(self.iterations):
             x = torch.cat([features, pose, shape, cam], dim=1)
-            x = self.drop2(self.fc2(self.drop1(self.fc1(x))))
+            x = self.drop1(self.relu(self.fc1(x)))
+            x = self.drop2(self.relu(self.fc2(x)))
             pose = self.decpose(x) + pose
             shape = self.decshape(x) + shape
             cam = self.deccam(x) + cam
