@@ -22,6 +22,10 @@ class PretrainProfile:
     workers: int  # data-loading processes per training process
     checkpoint_every: int  # steps between checkpoints (one is always written at the end)
     bf16: bool = False  # bfloat16 autocast where the device has it natively (training.loop.native_bf16)
+    # Shuffle BN's groups (methods with shuffle_bn): BatchNorm statistics over batch_size / bn_groups
+    # samples, as bn_groups GPUs compute them; with fewer processes each splits its batch into
+    # bn_groups / world_size groups (suite/training/split_bn.py), with as many or more it is per device.
+    bn_groups: int = 1
     channels_last: bool = False
     # Method hyper-parameters that the profile scales, e.g. queue sizes; "*" applies to every method that
     # has the setting (METHODS.settings applies them: suite/pretrain/catalog.py).
@@ -41,6 +45,7 @@ PAPER = PretrainProfile(
     checkpoint_every=1000,
     bf16=True,
     channels_last=True,
+    bn_groups=4,  # the 4-GPU default's per-device BN on 32 samples, whatever the number of GPUs
 )
 # The same recipe at CPU scale: only sizes and budgets change.
 DEMO = replace(
@@ -55,6 +60,8 @@ DEMO = replace(
     # time (README, "Pre-training"); fine-tuning stays float32 at every profile, as the protocols train.
     bf16=True,
     channels_last=False,
+    # one BN group: split, its batch of 16 would leave groups of 8 or 4 (shuffle BN is per process here)
+    bn_groups=1,
     # queues must hold at least one global batch; the demo's data has a few hundred images
     method_overrides={"*": {"queue_size": 256}},
 )

@@ -94,6 +94,7 @@ def dense_loss(r: Tensor, t: Tensor, match: Tensor, negatives: Tensor, temperatu
 
 class DenseCL(Method):
     name: ClassVar[str] = "densecl"
+    shuffle_bn: ClassVar[bool] = True
     Config: ClassVar[type] = DenseCLConfig
 
     def __init__(self, backbone: BackboneFactory, config: DenseCLConfig) -> None:

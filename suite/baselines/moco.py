@@ -50,6 +50,7 @@ class Encoder(nn.Module):
 
 class MoCo(Method):
     name: ClassVar[str] = "moco-v2"
+    shuffle_bn: ClassVar[bool] = True
     Config: ClassVar[type] = MoCoConfig
 
     def __init__(self, backbone: BackboneFactory, config: MoCoConfig) -> None:

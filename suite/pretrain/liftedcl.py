@@ -108,6 +108,7 @@ def _drop_key_lifting(module: nn.Module, state: dict, prefix: str, *args) -> Non
 
 class LiftedCL(Method):
     name: ClassVar[str] = "liftedcl"
+    shuffle_bn: ClassVar[bool] = True
     Config: ClassVar[type] = LiftedCLConfig
 
     def __init__(self, backbone: BackboneFactory, config: LiftedCLConfig) -> None:

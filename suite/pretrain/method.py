@@ -53,6 +53,9 @@ class Method(nn.Module):
     name: ClassVar[str]  # its catalogue name
     Config: ClassVar[type]  # its settings dataclass (the catalogue entry's `settings`)
     sync_bn: ClassVar[bool] = False  # BatchNorm converted to SyncBatchNorm when world size > 1
+    # the keys' encoder runs through process.shuffled_forward: per-device BatchNorm, which the profile's
+    # bn_groups split further when there are fewer processes than groups (suite/training/split_bn.py)
+    shuffle_bn: ClassVar[bool] = False
     augmentation: ClassVar[str] = "mocov2"  # the two-view pipeline (suite.data.views.PIPELINES)
 
     def __init__(self, backbone: BackboneFactory, config) -> None:

@@ -11,8 +11,10 @@ Each step (method.py):
 Every parameter group is an SGD stepper with its OptimSpec's schedule: "cosine" decays per epoch,
 lr·½(1 + cos(π·epoch/epochs)), as the official LiftedCL and MoCo codes do (pretraining-methods.md
 §1.9, §2.3); "cosine_per_step" decays per step; "constant". A method that asks for SyncBatchNorm
-gets it on GPUs when there are several processes. The checkpoint (checkpoint.py) also holds the
-learned backbone under torchvision names, for export and for the next stage.
+gets it on GPUs when there are several processes; one with shuffle BN gets the profile's BatchNorm
+groups (bn_groups) by splitting each process's batch when there are fewer processes than groups.
+The checkpoint (checkpoint.py) also holds the learned backbone under torchvision names, for export
+and for the next stage.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from torch.utils.data import Dataset
 
 from suite.checkpoints.formats import PRETRAIN_FORMAT, PRETRAIN_VERSION
 from suite.data.views import ViewBatch
+from suite.errors import SuiteError
 from suite.pretrain.method import Method, StepOutput
 from suite.profiles import PretrainProfile
 from suite.training.loop import Budget, autocast, fit
 from suite.training.optim import Stepper
 from suite.training.process import Process
+from suite.training.split_bn import split_batch_norm
 
 # Profile fields a resumed run may change: they do not change what is computed.
 RESUMABLE_CHANGES = ("workers", "checkpoint_every")
@@ -71,7 +75,17 @@ class MethodAdapter:
         self.output: StepOutput | None = None
 
     def place(self, process: Process) -> dict[str, Stepper]:
-        """SyncBatchNorm if the method wants it, the device, the memory format; a stepper per group."""
+        """SyncBatchNorm or shuffle BN's groups as the method wants, the device, the memory format; a
+        stepper per group."""
+        splits = self.profile.bn_groups // process.world_size
+        if self.model.shuffle_bn and splits > 1:
+            local = self.profile.batch_size // process.world_size
+            if local % splits:
+                raise SuiteError(
+                    f"the batch of {local} per process cannot be split into {splits} BatchNorm groups",
+                    fix=f"use a batch size that is a multiple of {splits * process.world_size}",
+                )
+            split_batch_norm(self.model, splits)
         if self.model.sync_bn and process.world_size > 1:
             if process.device.type == "cuda":
                 self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)

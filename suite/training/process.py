@@ -16,6 +16,8 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from suite.training.split_bn import bn_splits
+
 T = TypeVar("T", Tensor, tuple[Tensor, ...])
 
 
@@ -77,10 +79,18 @@ def shuffled_forward(forward: Callable[[Tensor], T], x: Tensor) -> T:
 
     Each process encodes a slice of the shuffled global batch, so BatchNorm statistics are never
     computed over a query and its own key; the outputs come back in the original order. With one
-    process this is forward(x).
+    process, its SplitBatchNorm2d groups (split_bn.py) stand for the GPUs: the batch is shuffled
+    before them; without such groups this is forward(x).
     """
     if world_size() == 1:
-        return forward(x)
+        if bn_splits(forward) == 1:
+            return forward(x)
+        permutation = torch.randperm(x.shape[0], device=x.device)
+        outputs = forward(x[permutation])
+        restore = torch.argsort(permutation)
+        if isinstance(outputs, Tensor):
+            return outputs[restore]
+        return tuple(output[restore] for output in outputs)  # type: ignore[return-value]
     local = x.shape[0]
     gathered = concat_all_gather(x)
     permutation = torch.randperm(gathered.shape[0], device=x.device)
