@@ -26,14 +26,14 @@ def _project(joints: np.ndarray, translation: np.ndarray) -> np.ndarray:
     return F * points[..., :2] / points[..., 2:] + C
 
 
-def _lstsq(joints: np.ndarray, keypoints: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+def _lstsq(joints: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
     """The same least squares, one sample, joint by joint in the form x − c = f (X + tx) / (Z + tz)
     divided by f, solved by numpy's lstsq."""
     rows, right = [], []
-    for (X, Y, Z), (x, y), w in zip(joints, keypoints, np.sqrt(confidence), strict=True):
+    for (X, Y, Z), (x, y) in zip(joints, keypoints, strict=True):
         u, v = (x - C) / F, (y - C) / F
-        rows += [[w, 0, -w * u], [0, w, -w * v]]
-        right += [w * (u * Z - X), w * (v * Z - Y)]
+        rows += [[1, 0, -u], [0, 1, -v]]
+        right += [u * Z - X, v * Z - Y]
     return np.linalg.lstsq(np.array(rows), np.array(right), rcond=None)[0]
 
 
@@ -41,31 +41,20 @@ def test_a_projection_gives_its_translation_back():
     joints, translation = _bodies(8, np.random.default_rng(0))
     keypoints = _project(joints, translation)
     np.testing.assert_allclose(estimate_translation(joints, keypoints, F, CAMERA_RES), translation, atol=1e-6)
-    # one sample at a time, and with any confidences (an exact fit stays exact)
+    # one sample at a time
     np.testing.assert_allclose(
         estimate_translation(joints[3], keypoints[3], F, 224), translation[3], atol=1e-6
     )
-    confidence = np.random.default_rng(1).uniform(0.1, 1, (8, 17))
-    found = estimate_translation(joints, keypoints, F, 224, confidence)
-    np.testing.assert_allclose(found, translation, atol=1e-6)
 
 
-def test_noisy_keypoints_give_the_weighted_least_squares_solution():
+def test_noisy_keypoints_give_the_least_squares_solution():
     rng = np.random.default_rng(2)
     joints, translation = _bodies(6, rng)
     keypoints = _project(joints, translation) + rng.normal(0, 3, (6, 17, 2))
-    confidence = rng.uniform(0, 1, (6, 17))
-    confidence[:, :3] = 0  # joints without a keypoint
-    keypoints[:, :3] = 1e4  # ... whose coordinates do not matter
-    found = estimate_translation(joints, keypoints, F, CAMERA_RES, confidence)
-    expected = np.stack([_lstsq(*sample) for sample in zip(joints, keypoints, confidence, strict=True)])
+    found = estimate_translation(joints, keypoints, F, CAMERA_RES)
+    expected = np.stack([_lstsq(j, k) for j, k in zip(joints, keypoints, strict=True)])
     np.testing.assert_allclose(found, expected, rtol=1e-9, atol=1e-9)
     assert not np.allclose(found, translation, atol=1e-3)  # the noise moved it
-    # with equal confidence, the unweighted solution
-    plain = estimate_translation(joints, keypoints, F, CAMERA_RES)
-    ones = np.ones(17)
-    expected = np.stack([_lstsq(j, k, ones) for j, k in zip(joints, keypoints, strict=True)])
-    np.testing.assert_allclose(plain, expected, rtol=1e-9, atol=1e-9)
 
 
 def _cam_of(translation: np.ndarray) -> torch.Tensor:
@@ -97,9 +86,6 @@ def test_spins_camera_term_is_the_exponential_of_the_scale():
     assert camera_loss(cam, target + 100, "spin", F) == camera_loss(cam, target, "spin", F)
 
 
-def test_the_camera_term_is_rsc_nets_and_spins_is_an_option():
-    config = Pw3dShapeConfig()
-    assert (config.camera_loss, config.cam_t_weight, config.regressor_relu) == ("rsc-net", 1e-4, True)
-    assert Pw3dShapeConfig(camera_loss="spin").cam_scale_weight == 1.0
+def test_an_unknown_camera_term_is_refused():
     with pytest.raises(SuiteError, match="camera_loss"):
         Pw3dShapeConfig(camera_loss="exp")

@@ -34,13 +34,13 @@ def images(tmp_path_factory):
     return root
 
 
-def _run(name, images, out, max_steps, resume=False):
+def _run(name, images, out, max_steps, resume=False, profile=TINY):
     torch.manual_seed(0)
-    method = build_method(name, TINY)
+    method = build_method(name, profile)
     data = pretrain_dataset(
-        images, TwoViewAugment(augment_options(method.augmentation, TINY.image_size)), seed=0
+        images, TwoViewAugment(augment_options(method.augmentation, profile.image_size)), seed=0
     )
-    train(method, data, TINY, out, seed=0, max_steps=max_steps, resume=resume, device="cpu")
+    train(method, data, profile, out, seed=0, max_steps=max_steps, resume=resume, device="cpu")
     return torch.load(out / "checkpoint.pt", weights_only=True)
 
 

@@ -9,15 +9,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from test_pretrain_methods import TINY, _run
 from test_trainer import assert_identical
 from torch import nn
 
-from suite.data.pretrain_data import pretrain_dataset
 from suite.data.synth import generic
-from suite.data.views import TwoViewAugment, augment_options
 from suite.errors import SuiteError
 from suite.pretrain.run import build_method
-from suite.pretrain.trainer import MethodAdapter, train
+from suite.pretrain.trainer import MethodAdapter
 from suite.profiles import PRETRAIN_PROFILES
 from suite.training.process import Process, shuffled_forward
 from suite.training.split_bn import SplitBatchNorm2d, bn_splits, split_batch_norm
@@ -135,27 +134,11 @@ def test_the_trainer_splits_shuffle_bn_methods_by_the_profiles_groups_per_proces
 def test_a_split_run_resumes_bit_identically_and_differs_from_an_unsplit_one(tmp_path):
     root = tmp_path / "images"
     generic.write(root, 12, np.random.default_rng(0))
-    tiny = replace(
-        PRETRAIN_PROFILES["demo"],
-        image_size=32,
-        batch_size=4,
-        epochs=2,
-        checkpoint_every=100,
-        method_overrides={"*": {"queue_size": 16}},
-    )
-
-    def run(out, max_steps, groups, resume=False):
-        profile = replace(tiny, bn_groups=groups)
-        torch.manual_seed(0)
-        method = build_method("moco-v2", profile)
-        data = pretrain_dataset(root, TwoViewAugment(augment_options(method.augmentation, 32)), seed=0)
-        train(method, data, profile, out, seed=0, max_steps=max_steps, resume=resume, device="cpu")
-        return torch.load(out / "checkpoint.pt", weights_only=True)
-
-    straight = run(tmp_path / "straight", 5, groups=2)
-    run(tmp_path / "killed", 2, groups=2)
-    resumed = run(tmp_path / "killed", 5, groups=2, resume=True)
+    split, unsplit = replace(TINY, bn_groups=2), replace(TINY, bn_groups=1)
+    straight = _run("moco-v2", root, tmp_path / "straight", 5, profile=split)
+    _run("moco-v2", root, tmp_path / "killed", 2, profile=split)
+    resumed = _run("moco-v2", root, tmp_path / "killed", 5, resume=True, profile=split)
     for key in ("model", "optimizers", "backbone", "rng"):
         assert_identical(straight[key], resumed[key], key)
-    unsplit = run(tmp_path / "unsplit", 5, groups=1)
-    assert not torch.equal(straight["backbone"]["conv1.weight"], unsplit["backbone"]["conv1.weight"])
+    plain = _run("moco-v2", root, tmp_path / "unsplit", 5, profile=unsplit)
+    assert not torch.equal(straight["backbone"]["conv1.weight"], plain["backbone"]["conv1.weight"])

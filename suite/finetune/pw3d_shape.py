@@ -146,8 +146,8 @@ def to_unit(points: np.ndarray, size: int) -> np.ndarray:
 class Pw3dShapeDataset(Dataset):
     """Persons cropped, augmented from (seed, epoch, index) (seed None: the test crops). Items: image
     (3, S, S), keypoints (17, 3) [−1, 1] and confidence, joints (17, 3) m root-relative later, pose
-    (24, 3, 3), betas (10,), joints_model (17, 3) m (the item's pose and betas posed by SMPL without
-    translation), cam_t (3,) m (the translation that projects joints_model onto the keypoints), index."""
+    (24, 3, 3), betas (10,), cam_t (3,) m (the translation that projects SMPL's joints of the item's pose
+    and betas onto the keypoints), index."""
 
     def __init__(self, persons: list[Person], config: Pw3dShapeConfig, seed: int | None) -> None:
         self.persons, self.config, self.seed, self.epoch = persons, config, seed, 0
@@ -195,17 +195,16 @@ class Pw3dShapeDataset(Dataset):
             joints = _swap(joints * [-1, 1, 1])
             relative = _swap(relative * [-1, 1, 1])
             pose = flip_pose(pose)
-        joints_model = relative + person.root
-        # RSC-Net's gt_cam_t: the keypoints in pixels of SPIN's 224 px crop, 0.5 · 224 · (u + 1)
+        # RSC-Net's gt_cam_t: SMPL's joints of the item's pose onto the keypoints in pixels of SPIN's
+        # 224 px crop, 0.5 · 224 · (u + 1)
         pixels = CAMERA_RES / 2 * (keypoints + 1)
-        cam_t = estimate_translation(joints_model, pixels, config.focal_length, CAMERA_RES)
+        cam_t = estimate_translation(relative + person.root, pixels, config.focal_length, CAMERA_RES)
         return {
             "image": normalise(crop, config.normalisation),
             "keypoints": torch.from_numpy(np.concatenate([keypoints, np.ones((NUM_H36M, 1))], 1)).float(),
             "joints": torch.from_numpy(joints).float(),
             "pose": torch.from_numpy(rodrigues(pose.reshape(24, 3))).float(),
             "betas": torch.from_numpy(sample.betas[:10]).float(),
-            "joints_model": torch.from_numpy(joints_model).float(),
             "cam_t": torch.from_numpy(cam_t).float(),
             "index": index,
         }
@@ -236,19 +235,14 @@ def mean_parameters(training: list[Person]) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def estimate_translation(
-    joints: np.ndarray,
-    keypoints: np.ndarray,
-    focal_length: float,
-    image_size: float,
-    confidence: np.ndarray | None = None,
+    joints: np.ndarray, keypoints: np.ndarray, focal_length: float, image_size: float
 ) -> np.ndarray:
-    """SPIN's estimate_translation_np (utils/geometry.py), batched: the translation t (..., 3) that brings
-    3D joints (..., J, 3) closest to 2D keypoints (..., J, 2) px under x = f (X + tx) / (Z + tz) + c, c =
-    image_size / 2, by least squares of the linear rows [f, 0, c − x] t = (x − c) Z − f X and [0, f,
-    c − y] t = (y − c) Z − f Y, each weighted by √confidence (..., J) (None: 1), t = (QᵀQ)⁻¹ Qᵀb."""
+    """SPIN's estimate_translation_np (utils/geometry.py), batched, every joint at confidence 1 (as this
+    task's keypoints): the translation t (..., 3) that brings 3D joints (..., J, 3) closest to 2D
+    keypoints (..., J, 2) px under x = f (X + tx) / (Z + tz) + c, c = image_size / 2, by least squares
+    of the linear rows [f, 0, c − x] t = (x − c) Z − f X and [0, f, c − y] t = (y − c) Z − f Y,
+    t = (QᵀQ)⁻¹ Qᵀb."""
     joints, keypoints = np.asarray(joints, np.float64), np.asarray(keypoints, np.float64)
-    weight = np.ones(joints.shape[:-1]) if confidence is None else np.sqrt(np.asarray(confidence, float))
-    weight = np.concatenate([weight, weight], -1)  # the x rows, then the y rows
     centre = image_size / 2
     x, y = keypoints[..., 0], keypoints[..., 1]
     f, zeros = np.full_like(x, focal_length), np.zeros_like(x)
@@ -260,9 +254,8 @@ def estimate_translation(
         ],
         -1,
     )
-    design, target = rows * weight[..., None], (right * weight)[..., None]
-    transposed = np.swapaxes(design, -1, -2)
-    return np.linalg.solve(transposed @ design, transposed @ target)[..., 0]
+    transposed = np.swapaxes(rows, -1, -2)
+    return np.linalg.solve(transposed @ rows, transposed @ right[..., None])[..., 0]
 
 
 def camera_translation(cam: Tensor, focal_length: float) -> Tensor:

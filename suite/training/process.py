@@ -82,19 +82,13 @@ def shuffled_forward(forward: Callable[[Tensor], T], x: Tensor) -> T:
     process, its SplitBatchNorm2d groups (split_bn.py) stand for the GPUs: the batch is shuffled
     before them; without such groups this is forward(x).
     """
-    if world_size() == 1:
-        if bn_splits(forward) == 1:
-            return forward(x)
-        permutation = torch.randperm(x.shape[0], device=x.device)
-        outputs = forward(x[permutation])
-        restore = torch.argsort(permutation)
-        if isinstance(outputs, Tensor):
-            return outputs[restore]
-        return tuple(output[restore] for output in outputs)  # type: ignore[return-value]
+    if world_size() == 1 and bn_splits(forward) == 1:
+        return forward(x)
     local = x.shape[0]
     gathered = concat_all_gather(x)
     permutation = torch.randperm(gathered.shape[0], device=x.device)
-    dist.broadcast(permutation, src=0)
+    if world_size() > 1:
+        dist.broadcast(permutation, src=0)
     mine = permutation.view(world_size(), local)[rank()]
     outputs = forward(gathered[mine])
     restore = torch.argsort(permutation).view(world_size(), local)[rank()]

@@ -56,8 +56,10 @@ def split_batch_norm(module: nn.Module, splits: int) -> nn.Module:
 
 
 def bn_splits(module: object) -> int:
-    """The groups the SplitBatchNorm2d layers of `module` (or of a bound method's owner) use; 1 if none."""
+    """The groups the SplitBatchNorm2d layers of `module` (or of a bound method's owner) use, 1 if none:
+    the first one's, as split_batch_norm gives every layer of a model the same (a trunk's first BN is
+    a few modules in, so this is cheap enough for every step)."""
     owner = module if isinstance(module, nn.Module) else getattr(module, "__self__", None)
     if not isinstance(owner, nn.Module):
         return 1
-    return max((child.splits for child in owner.modules() if isinstance(child, SplitBatchNorm2d)), default=1)
+    return next((child.splits for child in owner.modules() if isinstance(child, SplitBatchNorm2d)), 1)
