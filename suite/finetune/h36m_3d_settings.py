@@ -47,7 +47,8 @@ class H36m3dConfig:
 # 10 epochs (320 steps), at RLE's lr throughout and without its augmentation (flip, rotation, scale, colour,
 # occlusion), 85-91 s of training (two jobs at a time) and ~1 s of flip-tested evaluation. There random init
 # scores 0.909-0.912 x the mean training pose's MPJPE (seeds 0, 1, 2: 310.0-311.2 vs 341.2 mm; PA-MPJPE 0.92
-# x), where the protocol's schedule scaled to the demo (5 epochs, lr / 10 at 2 and / 100 at 3, with its
+# x; with the fused Adam since e621231, 310.7, 321.8 and 319.5 mm: 0.91-0.94 x, 2026-12-08), where the
+# protocol's schedule scaled to the demo (5 epochs, lr / 10 at 2 and / 100 at 3, with its
 # augmentation) stays on the mean pose: 343.3 mm (1.006 x). Measured on that tree (2026-12-07, random init,
 # MPJPE / the baseline's): 160 steps with the lr drops and augmentation 1.006; no drops 1.006; no drops nor
 # rotation, scale, occlusion 1.001, nor flip and colour either 0.939-0.975 (three seeds); 320 steps with

@@ -64,7 +64,8 @@ class Pw3dShapeConfig:
 # the defaults until 2026-12-07: RSC-Net's ReLUs and cam_t regression (x 1e-4), the defaults since, change
 # the demo's numbers (regressor_relu=False camera_loss=spin gives the old model back).
 # With them (2026-12-07, demo-all of 6dab753) random init scores 99.1 mm against the mean's 102.5 (seeds
-# 1 and 2: 99.3 and 105.6), where SPIN's scored 100.5 (101.0 and 105.8).
+# 1 and 2: 99.3 and 105.6), where SPIN's scored 100.5 (101.0 and 105.8); with the fused Adam since e621231
+# 98.4, 100.2 and 103.9 (seeds 0-2, 2026-12-08).
 # The protocol at CPU scale (measured on one thread of a 2-core machine, SynthHuman n=256: 367 training
 # and 105 test person-frames of 3DPW, ResNet-18, seed 0): 64 px crops, batch 16, 12 epochs (264 steps),
 # ~80 s of training, ~3 s of test. Random init reaches a reconstruction error of 97.5 mm against the
