@@ -57,8 +57,9 @@ def split_batch_norm(module: nn.Module, splits: int) -> nn.Module:
 
 def bn_splits(module: object) -> int:
     """The groups the SplitBatchNorm2d layers of `module` (or of a bound method's owner) use, 1 if none:
-    the first one's, as split_batch_norm gives every layer of a model the same (a trunk's first BN is
-    a few modules in, so this is cheap enough for every step)."""
+    the first one's, as split_batch_norm gives every layer of a model the same. Called on every key
+    forward: a split model's first BN is a few modules in; an unsplit one is walked whole, 0.04-0.11 ms
+    for MoCo-v2 to LiftedCL (144-189 modules), against steps of ~200 ms."""
     owner = module if isinstance(module, nn.Module) else getattr(module, "__self__", None)
     if not isinstance(owner, nn.Module):
         return 1
